@@ -1,0 +1,56 @@
+"""permix-plugins: persona-mixed RLVR (PerMix-RLVR) for TRL, verl and OpenRLHF.
+
+The root re-exports the public API lazily, so `import permix_plugins` stays light (no datasets, torch or
+trainer import) until a name is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> the module that defines it
+_EXPORTS: dict[str, str] = {
+    "ConfigError": "permix_plugins.errors",
+    "MissingDependencyError": "permix_plugins.errors",
+    "PermixError": "permix_plugins.errors",
+    "PersonaFileError": "permix_plugins.errors",
+    "NO_PERSONA_ID": "permix_plugins.personas",
+    "Persona": "permix_plugins.personas",
+    "PersonaPool": "permix_plugins.personas",
+    "DEFAULT_INSTRUCTION": "permix_plugins.prompting",
+    "build_messages": "permix_plugins.prompting",
+    "build_text": "permix_plugins.prompting",
+    "MixConfig": "permix_plugins.mixing",
+    "PersonaMixDataset": "permix_plugins.mixing",
+    "assign_persona": "permix_plugins.mixing",
+    "read_mix_config": "permix_plugins.mixing",
+    "load_problems": "permix_plugins.problems",
+    "normalize_problems": "permix_plugins.problems",
+    "synthetic_problems": "permix_plugins.problems",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'permix_plugins' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this hook
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:
+    from permix_plugins.errors import ConfigError, MissingDependencyError, PermixError, PersonaFileError
+    from permix_plugins.mixing import MixConfig, PersonaMixDataset, assign_persona, read_mix_config
+    from permix_plugins.personas import NO_PERSONA_ID, Persona, PersonaPool
+    from permix_plugins.problems import load_problems, normalize_problems, synthetic_problems
+    from permix_plugins.prompting import DEFAULT_INSTRUCTION, build_messages, build_text

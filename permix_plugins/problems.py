@@ -1,0 +1,289 @@
+"""Problem sources: a seeded offline generator, GSM8K, MATH-500, AIME 2024, and local JSONL/parquet files.
+
+Every source yields a `datasets.Dataset` whose rows have `problem`, `answer` (the gold final answer as a string)
+and a stable `id`, plus whatever other columns the source carries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from permix_plugins.errors import ConfigError
+
+if TYPE_CHECKING:
+    from datasets import Dataset
+
+__all__ = ["HUB_SOURCES", "PROBLEM_COLUMNS", "ANSWER_COLUMNS", "load_problems", "normalize_problems", "synthetic_problems"]
+
+PROBLEM_COLUMNS = ("problem", "question", "prompt")
+ANSWER_COLUMNS = ("answer", "solution")
+_FILE_BUILDERS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
+
+
+# ----------------------------------------------------------------------------------------------- hub sources
+@dataclass(frozen=True)
+class HubSource:
+    """Where a public benchmark lives on the Hub and which of its columns hold the problem, answer and id."""
+
+    path: str
+    config: str | None
+    default_split: str
+    problem_column: str
+    answer_column: str
+    id_column: str | None = None
+
+
+HUB_SOURCES: dict[str, HubSource] = {
+    # GSM8K's `answer` is a worked solution ending in "#### <number>"; the final answer is taken after ####.
+    "gsm8k": HubSource("openai/gsm8k", "main", "test", "question", "answer"),
+    "math500": HubSource("HuggingFaceH4/MATH-500", None, "test", "problem", "answer", "unique_id"),
+    "aime24": HubSource("HuggingFaceH4/aime_2024", None, "train", "problem", "answer", "id"),
+}
+
+
+def load_problems(
+    source: str | Path,
+    *,
+    split: str | None = None,
+    limit: int | None = None,
+    seed: int = 0,
+    data_files: str | Path | None = None,
+    problem_column: str | None = None,
+    answer_column: str | None = None,
+    id_column: str | None = None,
+    levels: Sequence[int] | None = None,
+) -> Dataset:
+    """Load problems as a `datasets.Dataset` with `problem`, `answer` and `id` columns.
+
+    `source` is `"synthetic"` (offline, seeded; `split` is `train` or `test`, disjoint by construction),
+    `"gsm8k"`, `"math500"`, `"aime24"` (from the Hub, or from `data_files` with the same schema), or a path to a
+    local `.jsonl`/`.json`/`.parquet`/`.csv` file whose columns are auto-detected or named.
+
+    Example:
+        >>> ds = load_problems("synthetic", split="test", limit=3, seed=1)
+        >>> ds.column_names[:3], len(ds)
+        (['id', 'problem', 'answer'], 3)
+    """
+    name = str(source)
+    if name == "synthetic":
+        return synthetic_problems(limit if limit is not None else 1000, split=split or "train", seed=seed, levels=levels)
+    if name in HUB_SOURCES:
+        return _load_hub(HUB_SOURCES[name], name, split, limit, data_files)
+    path = Path(name)
+    if path.suffix.lower() in _FILE_BUILDERS:
+        if not path.exists():
+            raise ConfigError(f"problems file {str(path)!r} does not exist")
+        ds = _load_file(path, split or "train")
+        ds = normalize_problems(
+            ds, problem_column=problem_column, answer_column=answer_column, id_column=id_column, id_prefix=path.stem
+        )
+        return ds.select(range(min(limit, len(ds)))) if limit is not None else ds
+    raise ConfigError(
+        f"unknown problem source {name!r}: use 'synthetic', one of {sorted(HUB_SOURCES)}, "
+        f"or a path ending in one of {sorted(_FILE_BUILDERS)}"
+    )
+
+
+def _load_file(path: Path, split: str) -> Dataset:
+    from datasets import load_dataset
+
+    return load_dataset(_FILE_BUILDERS[path.suffix.lower()], data_files={split: str(path)}, split=split)
+
+
+def _load_hub(spec: HubSource, name: str, split: str | None, limit: int | None, data_files: str | Path | None) -> Dataset:
+    split = split or spec.default_split
+    if data_files is not None:
+        ds = _load_file(Path(data_files), split)
+    else:
+        from datasets import load_dataset
+
+        ds = load_dataset(spec.path, spec.config, split=split)
+    if limit is not None:
+        ds = ds.select(range(min(limit, len(ds))))
+    return normalize_problems(
+        ds,
+        problem_column=spec.problem_column,
+        answer_column=spec.answer_column,
+        id_column=spec.id_column,
+        id_prefix=f"{name}-{split}",
+    )
+
+
+# ------------------------------------------------------------------------------------------- normalisation
+def _detect(columns: Sequence[str], wanted: str | None, candidates: Sequence[str], role: str, where: str) -> str:
+    if wanted is not None:
+        if wanted not in columns:
+            raise ConfigError(f"{role} column {wanted!r} is not in {where}; its columns are {list(columns)}")
+        return wanted
+    for name in candidates:
+        if name in columns:
+            return name
+    raise ConfigError(
+        f"no {role} column found in {where} (looked for {list(candidates)}; columns are {list(columns)}); "
+        f"name it with {role}_column=..."
+    )
+
+
+def normalize_problems(
+    problems: Dataset | Iterable[Mapping[str, Any]] | str | Path,
+    *,
+    problem_column: str | None = None,
+    answer_column: str | None = None,
+    id_column: str | None = None,
+    id_prefix: str = "row",
+) -> Dataset:
+    """Bring any problem table to the `id`, `problem`, `answer` schema; other columns are kept.
+
+    The answer may be a plain value, a `\\boxed{}` value, a GSM8K `####` solution or a worked solution with a
+    final box: `answer` gets the final answer, and a worked solution is kept in `solution`.
+
+    Example:
+        >>> ds = normalize_problems([{"question": "1+1?", "answer": "Add them. #### 2"}])
+        >>> ds[0]["id"], ds[0]["problem"], ds[0]["answer"], ds[0]["solution"]
+        ('row-0', '1+1?', '2', 'Add them. #### 2')
+    """
+    from datasets import Dataset
+
+    from permix_plugins.answers import extract_gold
+
+    if isinstance(problems, (str, Path)):
+        return load_problems(problems, problem_column=problem_column, answer_column=answer_column, id_column=id_column)
+    if not isinstance(problems, Dataset):
+        rows = list(problems)
+        if not rows:
+            raise ConfigError("the problem list is empty")
+        problems = Dataset.from_list(rows)
+    where = "the problems"
+    pcol = _detect(problems.column_names, problem_column, PROBLEM_COLUMNS, "problem", where)
+    acol = _detect(problems.column_names, answer_column, ANSWER_COLUMNS, "answer", where)
+
+    columns = problems.to_dict()
+    raw_answers = [str(a) if a is not None else "" for a in columns.pop(acol)]
+    answers = [extract_gold(a) or "" for a in raw_answers]
+    if any(a != r.strip() for a, r in zip(answers, raw_answers)):
+        # A worked solution: keep it next to the extracted final answer.
+        columns.setdefault("solution", raw_answers)
+    problem_texts = [str(p) for p in columns.pop(pcol)]
+    if id_column is not None and id_column not in columns:
+        raise ConfigError(f"id column {id_column!r} is not in {where}; its columns are {problems.column_names}")
+    id_source = columns.pop(id_column) if id_column else columns.pop("id", None)
+    ids = [str(i) for i in id_source] if id_source is not None else [f"{id_prefix}-{i}" for i in range(len(answers))]
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"ids in {where} are not unique; name a unique id column with id_column=...")
+    return Dataset.from_dict({"id": ids, "problem": problem_texts, "answer": answers, **columns})
+
+
+# ----------------------------------------------------------------------------------- the offline generator
+_NAMES = ("Ava", "Ben", "Chloe", "Dev", "Ema", "Finn", "Gia", "Hugo", "Ines", "Jon", "Kai", "Lena", "Milo", "Nora")
+_ITEMS = ("apples", "marbles", "stickers", "books", "pencils", "coins", "shells", "cards", "stamps", "beads")
+_CONTAINERS = ("boxes", "bags", "jars", "baskets", "crates")
+
+
+def _level1(r: random.Random) -> tuple[str, Fraction]:
+    a, b = r.randint(2, 99), r.randint(2, 99)
+    op = r.choice("+-*")
+    if op == "*":
+        a, b = r.randint(2, 19), r.randint(2, 12)
+    value = {"+": a + b, "-": a - b, "*": a * b}[op]
+    return f"What is {a} {op} {b}?", Fraction(value)
+
+
+def _level2(r: random.Random) -> tuple[str, Fraction]:
+    a, b, c = r.randint(2, 30), r.randint(2, 30), r.randint(2, 9)
+    form = r.randrange(3)
+    if form == 0:
+        return f"Compute ({a} + {b}) * {c}.", Fraction((a + b) * c)
+    if form == 1:
+        return f"Compute {a} * {c} - {b}.", Fraction(a * c - b)
+    q = r.randint(2, 12)
+    return f"Compute {q * c} / {c} + {a}.", Fraction(q + a)
+
+
+def _level3(r: random.Random) -> tuple[str, Fraction]:
+    name, item = r.choice(_NAMES), r.choice(_ITEMS)
+    start, given, bought = r.randint(10, 60), r.randint(1, 9), r.randint(2, 20)
+    if r.random() < 0.5:
+        text = f"{name} has {start} {item}. {name} gives away {given} and then buys {bought} more. How many {item} does {name} have now?"
+        return text, Fraction(start - given + bought)
+    other = r.choice([n for n in _NAMES if n != name])
+    text = f"{name} has {start} {item} and {other} has {bought} more than {name}. How many {item} do they have together?"
+    return text, Fraction(2 * start + bought)
+
+
+def _level4(r: random.Random) -> tuple[str, Fraction]:
+    form = r.randrange(4)
+    if form == 0:
+        boxes, per, num, den = r.randint(2, 9), r.randint(2, 12) * 4, r.choice((1, 3)), 4
+        container, item = r.choice(_CONTAINERS), r.choice(_ITEMS)
+        text = f"There are {boxes} {container} with {per} {item} in each. {num}/{den} of all the {item} are sold. How many {item} are sold?"
+        return text, Fraction(boxes * per * num, den)
+    if form == 1:
+        price, pct = r.randint(2, 40) * 5, r.choice((10, 20, 25, 50))
+        return f"A jacket costs {price} dollars and is discounted by {pct}%. What is the sale price in dollars?", Fraction(price * (100 - pct), 100)
+    if form == 2:
+        a, b = r.randint(1, 5), r.randint(2, 7)
+        c, d = r.randint(1, 5), r.randint(2, 7)
+        return f"What is {a}/{b} + {c}/{d}? Give the answer as a fraction in lowest terms.", Fraction(a, b) + Fraction(c, d)
+    speed, hours, extra = r.randint(3, 12) * 5, r.randint(2, 6), r.randint(1, 4) * 10
+    return f"A train travels at {speed} km per hour for {hours} hours and then another {extra} km. How many km does it travel in total?", Fraction(speed * hours + extra)
+
+
+_GIVE_UP_AFTER = 50_000  # consecutive draws without a new problem: the levels' problem space is exhausted
+_LEVELS: dict[int, Callable[[random.Random], tuple[str, Fraction]]] = {1: _level1, 2: _level2, 3: _level3, 4: _level4}
+
+
+def _format(value: Fraction) -> str:
+    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+
+
+def _split_of(problem: str) -> str:
+    # The split is a function of the problem text, so train and test can never share a problem.
+    return "test" if hashlib.blake2b(problem.encode(), digest_size=2).digest()[0] % 5 == 0 else "train"
+
+
+def synthetic_problems(n: int, *, split: str = "train", seed: int = 0, levels: Sequence[int] | None = None) -> Dataset:
+    """`n` distinct seeded arithmetic and word problems with exact answers, at difficulty `levels` (1-4).
+
+    Level 1: one operation; 2: two operations; 3: short word problems; 4: multi-step word problems with
+    fractions and percentages. About a fifth of all problems fall in `test`, the rest in `train`.
+
+    Example:
+        >>> ds = synthetic_problems(2, split="train", seed=0, levels=[1])
+        >>> ds[0]["problem"].startswith("What is"), ds[0]["level"]
+        (True, 1)
+    """
+    from datasets import Dataset
+
+    if split not in ("train", "test"):
+        raise ConfigError(f"synthetic problems have splits 'train' and 'test', not {split!r}")
+    if n < 1:
+        raise ConfigError(f"the number of synthetic problems must be at least 1, got {n}")
+    chosen = tuple(levels) if levels else tuple(_LEVELS)
+    bad = [lv for lv in chosen if lv not in _LEVELS]
+    if bad:
+        raise ConfigError(f"unknown synthetic difficulty levels {bad}; use any of {sorted(_LEVELS)}")
+    rng = random.Random(f"permix-synthetic/{seed}")
+    rows: dict[str, list[Any]] = {"id": [], "problem": [], "answer": [], "level": []}
+    seen: set[str] = set()
+    misses = 0
+    while misses < _GIVE_UP_AFTER:
+        level = rng.choice(chosen)
+        problem, value = _LEVELS[level](rng)
+        if problem in seen or _split_of(problem) != split:
+            misses += 1
+            continue
+        misses = 0
+        seen.add(problem)
+        rows["id"].append("syn-" + hashlib.blake2b(problem.encode(), digest_size=6).hexdigest())
+        rows["problem"].append(problem)
+        rows["answer"].append(_format(value))
+        rows["level"].append(level)
+        if len(seen) == n:
+            return Dataset.from_dict(rows)
+    raise ConfigError(f"only {len(seen)} distinct {split} problems exist at levels {list(chosen)}; ask for fewer")

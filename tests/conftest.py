@@ -1,0 +1,48 @@
+"""Offline test setup: no Hub, no network beyond loopback, caches in a temp dir, tiny models built in code."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+
+import pytest
+
+# Set before datasets/transformers are imported anywhere in the test session.
+os.environ.update(
+    HF_HUB_OFFLINE="1",
+    HF_DATASETS_OFFLINE="1",
+    TRANSFORMERS_OFFLINE="1",
+    TOKENIZERS_PARALLELISM="false",
+    WANDB_MODE="disabled",
+    HF_HOME=os.environ.get("PERMIX_TEST_HF_HOME") or tempfile.mkdtemp(prefix="permix-hf-"),
+)
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address: object) -> None:
+    host = address[0] if isinstance(address, tuple) else None
+    if host is not None and host not in ("127.0.0.1", "localhost", "::1", "0.0.0.0"):
+        raise OSError(f"tests are offline: refused a connection to {address!r}")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+
+
+@pytest.fixture(scope="session")
+def tiny_tokenizer():
+    from permix_plugins.tinylm import build_tokenizer
+
+    return build_tokenizer()
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory):
+    """A tiny Llama + character tokenizer saved with save_pretrained (for frameworks that load from a path)."""
+    from permix_plugins.tinylm import save_tiny_model
+
+    return save_tiny_model(tmp_path_factory.mktemp("tiny-model"), hidden_size=32, num_layers=1, num_heads=2)

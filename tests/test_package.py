@@ -1,0 +1,79 @@
+"""Packaging: a light import, a complete public namespace, and a wheel that carries the adapters."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import permix_plugins
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("torch", "transformers", "trl", "verl", "openrlhf", "ray", "vllm")
+
+
+def _modules_after(code: str) -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", f"{code}\nimport sys, json; print(json.dumps(sorted(sys.modules)))"],
+        check=True, capture_output=True, text=True, cwd=ROOT,
+    )
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def test_import_is_light():
+    loaded = _modules_after("import permix_plugins")
+    assert not {m for m in loaded if m.split(".")[0] in (*HEAVY, "datasets")}
+
+
+@pytest.mark.parametrize("module", ["permix_plugins.personas", "permix_plugins.mixing", "permix_plugins.problems"])
+def test_core_modules_do_not_import_frameworks(module):
+    loaded = _modules_after(f"import {module}")
+    assert not {m for m in loaded if m.split(".")[0] in HEAVY}
+
+
+def test_public_names_are_complete():
+    public = sorted(name for name in dir(permix_plugins) if not name.startswith("_") or name == "__version__")
+    assert public == permix_plugins.__all__
+    for name in permix_plugins.__all__:
+        assert getattr(permix_plugins, name) is not None
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        permix_plugins.nope  # noqa: B018
+
+
+def test_wheel_contains_adapters_and_installs_cleanly(tmp_path):
+    dist = tmp_path / "dist"
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist), str(ROOT)],
+        check=True, capture_output=True, text=True,
+    )
+    (wheel,) = dist.glob("permix_plugins-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for expected in (
+        "permix_plugins/__init__.py",
+        "permix_plugins/adapters/__init__.py",
+        "permix_plugins/py.typed",
+        "permix_plugins/pools/train.yaml",
+        "permix_plugins/pools/eval.yaml",
+        "permix_plugins/pools/lottery.yaml",
+    ):
+        assert expected in names, expected
+    assert not any(n.startswith(("tests/", "adapters/", "examples/")) for n in names)
+
+    env = tmp_path / "venv"
+    venv.create(env, with_pip=True)
+    python = env / "bin" / "python"
+    subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", str(wheel)], check=True, capture_output=True)
+    code = (
+        "import permix_plugins, permix_plugins.adapters, importlib.resources as r;"
+        "print(permix_plugins.adapters.__file__);"
+        "print(r.files('permix_plugins').joinpath('pools/lottery.yaml').is_file())"
+    )
+    out = subprocess.run([python, "-c", code], check=True, capture_output=True, text=True, cwd=tmp_path).stdout
+    adapters_file, has_pool = out.split()
+    assert adapters_file.startswith(str(env)) and adapters_file.endswith("permix_plugins/adapters/__init__.py")
+    assert has_pool == "True"
