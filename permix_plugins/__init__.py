@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 # public name -> the module that defines it
 _EXPORTS: dict[str, str] = {
     "ConfigError": "permix_plugins.errors",
+    "GenerationError": "permix_plugins.errors",
     "MissingDependencyError": "permix_plugins.errors",
     "PermixError": "permix_plugins.errors",
     "PersonaFileError": "permix_plugins.errors",
@@ -30,6 +31,13 @@ _EXPORTS: dict[str, str] = {
     "load_problems": "permix_plugins.problems",
     "normalize_problems": "permix_plugins.problems",
     "synthetic_problems": "permix_plugins.problems",
+    "Extraction": "permix_plugins.answers",
+    "extract_answer": "permix_plugins.answers",
+    "extract_gold": "permix_plugins.answers",
+    "MathVerifier": "permix_plugins.verifier",
+    "Verdict": "permix_plugins.verifier",
+    "StabilityReport": "permix_plugins.stability",
+    "evaluate": "permix_plugins.evaluation.runner",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
@@ -49,8 +57,12 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from permix_plugins.errors import ConfigError, MissingDependencyError, PermixError, PersonaFileError
+    from permix_plugins.answers import Extraction, extract_answer, extract_gold
+    from permix_plugins.errors import ConfigError, GenerationError, MissingDependencyError, PermixError, PersonaFileError
+    from permix_plugins.evaluation.runner import evaluate
     from permix_plugins.mixing import MixConfig, PersonaMixDataset, assign_persona, read_mix_config
     from permix_plugins.personas import NO_PERSONA_ID, Persona, PersonaPool
     from permix_plugins.problems import load_problems, normalize_problems, synthetic_problems
     from permix_plugins.prompting import DEFAULT_INSTRUCTION, build_messages, build_text
+    from permix_plugins.stability import StabilityReport
+    from permix_plugins.verifier import MathVerifier, Verdict

@@ -3,12 +3,13 @@
     PermixError
     ├── ConfigError (also a ValueError)       a value, file or option that cannot be used as given
     │   └── PersonaFileError                  a persona file with a bad entry (names file, entry, field)
+    ├── GenerationError (RuntimeError)        a generation backend could not produce completions
     └── MissingDependencyError (ImportError)  an optional framework is not installed (names the extra)
 """
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "MissingDependencyError", "PermixError", "PersonaFileError"]
+__all__ = ["ConfigError", "GenerationError", "MissingDependencyError", "PermixError", "PersonaFileError"]
 
 
 class PermixError(Exception):
@@ -21,6 +22,10 @@ class ConfigError(PermixError, ValueError):
 
 class PersonaFileError(ConfigError):
     """A persona file that does not validate; the message names the file, the entry and the field."""
+
+
+class GenerationError(PermixError, RuntimeError):
+    """A backend could not produce completions (server unreachable after retries, rejected request, ...)."""
 
 
 class MissingDependencyError(PermixError, ImportError):

@@ -30,7 +30,11 @@ def test_import_is_light():
     assert not {m for m in loaded if m.split(".")[0] in (*HEAVY, "datasets")}
 
 
-@pytest.mark.parametrize("module", ["permix_plugins.personas", "permix_plugins.mixing", "permix_plugins.problems"])
+@pytest.mark.parametrize(
+    "module",
+    ["permix_plugins.personas", "permix_plugins.mixing", "permix_plugins.problems", "permix_plugins.stability",
+     "permix_plugins.evaluation", "permix_plugins.math", "permix_plugins.verifier"],
+)
 def test_core_modules_do_not_import_frameworks(module):
     loaded = _modules_after(f"import {module}")
     assert not {m for m in loaded if m.split(".")[0] in HEAVY}
@@ -56,12 +60,16 @@ def test_wheel_contains_adapters_and_installs_cleanly(tmp_path):
     for expected in (
         "permix_plugins/__init__.py",
         "permix_plugins/adapters/__init__.py",
+        "permix_plugins/evaluation/runner.py",
         "permix_plugins/py.typed",
         "permix_plugins/pools/train.yaml",
         "permix_plugins/pools/eval.yaml",
         "permix_plugins/pools/lottery.yaml",
     ):
         assert expected in names, expected
+    sources = [f"permix_plugins/{p.relative_to(ROOT / 'permix_plugins')}" for p in (ROOT / "permix_plugins").rglob("*.py")]
+    sources += [f"permix_plugins/adapters/{p.name}" for p in (ROOT / "adapters").glob("*.py")]
+    assert sorted(set(sources) - names) == []  # every module of the repo ships
     assert not any(n.startswith(("tests/", "adapters/", "examples/")) for n in names)
 
     env = tmp_path / "venv"

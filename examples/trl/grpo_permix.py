@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from trl import GRPOConfig, GRPOTrainer, ModelConfig, TrlParser
 
 from permix_plugins import PersonaMixDataset, PersonaPool, load_problems
+from permix_plugins.adapters.trl import PersonaStabilityCallback
 from permix_plugins.math import accuracy_reward
 
 
@@ -40,6 +41,16 @@ class PermixArguments:
     placement: str = field(
         default="system", metadata={"help": "Where the persona goes: system (message) or user_prefix."}
     )
+    stability_problems: str | None = field(
+        default="synthetic", metadata={"help": "Held-out problems for the persona-stability report (None: skip)."}
+    )
+    stability_split: str = field(default="test", metadata={"help": "Split of the held-out problems."})
+    stability_limit: int = field(default=64, metadata={"help": "Number of held-out problems."})
+    stability_personas: str = field(default="eval", metadata={"help": "Held-out persona pool (name or file)."})
+    stability_every: int = field(
+        default=0, metadata={"help": "Measure persona stability every N steps (0: before and after training)."}
+    )
+    stability_max_new_tokens: int = field(default=512, metadata={"help": "Generation budget of the report."})
 
 
 def build_model_and_tokenizer(model_args: ModelConfig):
@@ -69,7 +80,27 @@ def main(permix_args: PermixArguments, training_args: GRPOConfig, model_args: Mo
         train_dataset=train_dataset,
         processing_class=tokenizer,
     )
+    stability = None
+    if permix_args.stability_problems:
+        held_out = load_problems(
+            permix_args.stability_problems, split=permix_args.stability_split, limit=permix_args.stability_limit
+        )
+        stability = PersonaStabilityCallback(
+            held_out,
+            permix_args.stability_personas,
+            trainer=trainer,
+            every_n_steps=permix_args.stability_every,
+            max_new_tokens=permix_args.stability_max_new_tokens,
+            placement=permix_args.placement,
+            output_dir=f"{training_args.output_dir}/stability",
+        )
+        trainer.add_callback(stability)
     trainer.train()
+    if stability is not None and trainer.is_world_process_zero():
+        (first_step, before), (last_step, after) = stability.reports[0], stability.reports[-1]
+        print(f"persona stability on {after.n_items} held-out problems x {len(after.personas)} personas")
+        print(f"  step {first_step:>5}: PSS {before.pss:.3f}  mean accuracy {before.mean:.3f}  worst {before.worst:.3f}")
+        print(f"  step {last_step:>5}: PSS {after.pss:.3f}  mean accuracy {after.mean:.3f}  worst {after.worst:.3f}")
     return trainer
 
 

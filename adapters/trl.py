@@ -1,0 +1,200 @@
+"""TRL glue: measure persona stability while `GRPOTrainer` trains.
+
+Persona-mixed GRPO itself needs no adapter: pass a `PersonaMixDataset` as ``train_dataset`` and
+`permix_plugins.math.accuracy_reward` as a reward function, and TRL logs ``persona/<id>/accuracy`` and
+``persona/<id>/no_answer`` for the personas of each batch. What this module adds is `PersonaStabilityCallback`,
+which evaluates the model being trained on held-out problems under held-out personas every N steps:
+
+    trainer = GRPOTrainer(model=..., reward_funcs=[accuracy_reward], train_dataset=train, args=config)
+    trainer.add_callback(PersonaStabilityCallback(load_problems("gsm8k", limit=64), "eval", trainer=trainer))
+    trainer.train()
+
+It logs ``permix/pss``, ``permix/mean_accuracy``, ``permix/std``, ``permix/worst``, ``permix/acc/<persona>`` and
+``permix/no_answer/<persona>`` through the trainer's loggers (wandb, tensorboard, ``trainer.state.log_history``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from permix_plugins._optional import require
+from permix_plugins.errors import ConfigError
+from permix_plugins.evaluation.runner import evaluate
+from permix_plugins.personas import PersonaPool
+from permix_plugins.problems import normalize_problems
+from permix_plugins.prompting import DEFAULT_INSTRUCTION
+from permix_plugins.stability import StabilityReport
+
+transformers = require("transformers", extra="trl")
+
+__all__ = ["PersonaStabilityCallback", "stability_metrics"]
+
+logger = logging.getLogger(__name__)
+
+
+def stability_metrics(report: StabilityReport, prefix: str = "permix") -> dict[str, float]:
+    """The scalars of a report, named for a training log.
+
+    Example:
+        >>> report = StabilityReport.from_results([("none", "q", 1), ("pirate", "q", 0)], n_bootstrap=10)
+        >>> stability_metrics(report)["permix/pss"], stability_metrics(report)["permix/acc/pirate"]
+        (0.0, 0.0)
+    """
+    metrics = {
+        f"{prefix}/pss": report.pss,
+        f"{prefix}/mean_accuracy": report.mean,
+        f"{prefix}/std": report.std,
+        f"{prefix}/worst": report.worst,
+        f"{prefix}/best_of_all": report.best_of_k[-1],
+    }
+    if report.gap_to_none is not None:
+        metrics[f"{prefix}/gap_to_none"] = report.gap_to_none
+    for persona in report.personas:
+        metrics[f"{prefix}/acc/{persona.persona_id}"] = persona.accuracy
+        metrics[f"{prefix}/no_answer/{persona.persona_id}"] = persona.no_answer_rate
+    return metrics
+
+
+class PersonaStabilityCallback(transformers.TrainerCallback):
+    """Evaluate persona stability on held-out problems and personas before training, every N steps and at the end.
+
+    Args:
+        problems: held-out problems (a `load_problems` dataset, a list of dicts, or a file path).
+        pool: held-out personas (a `PersonaPool` or a name/file for `PersonaPool.load`), ``"eval"`` by default.
+        trainer: the trainer whose loggers receive the metrics. Without it the metrics still go to
+            ``state.log_history`` and to this module's logger, but not to wandb/tensorboard.
+        every_n_steps: evaluation period in optimizer steps (0: only before and after training).
+        eval_on_start: also evaluate before the first step (the "before" of a before/after comparison).
+        max_new_tokens, batch_size, samples, temperature, seed, placement, instruction: generation settings,
+            as in `permix_plugins.evaluation.evaluate` (greedy by default).
+        n_bootstrap: bootstrap resamples for the confidence intervals of each report.
+        output_dir: if set, each report is written there as ``stability-step<N>.json``.
+
+    One process (the main one) generates; the others wait at a barrier, so all continue together. Models sharded
+    across processes (DeepSpeed ZeRO-3, FSDP) cannot generate on one process and are refused at the start.
+    ``reports`` holds ``(step, StabilityReport)`` pairs on the main process.
+    """
+
+    def __init__(
+        self,
+        problems: Iterable[Mapping[str, Any]] | str | Path,
+        pool: PersonaPool | str = "eval",
+        *,
+        trainer: Any = None,
+        every_n_steps: int = 50,
+        eval_on_start: bool = True,
+        max_new_tokens: int = 512,
+        batch_size: int = 16,
+        samples: int = 1,
+        temperature: float = 0.0,
+        seed: int = 0,
+        placement: str = "system",
+        instruction: str | None = DEFAULT_INSTRUCTION,
+        n_bootstrap: int = 200,
+        output_dir: str | Path | None = None,
+        prefix: str = "permix",
+    ) -> None:
+        if every_n_steps < 0:
+            raise ConfigError(f"every_n_steps must be 0 (only before/after) or positive, got {every_n_steps}")
+        self.problems = normalize_problems(problems).to_list()
+        self.pool = PersonaPool.load(pool)
+        self.trainer = trainer
+        self.every_n_steps = every_n_steps
+        self.eval_on_start = eval_on_start
+        self.generation = dict(samples=samples, temperature=temperature, seed=seed, placement=placement)
+        self.instruction = instruction
+        self.max_new_tokens = max_new_tokens
+        self.batch_size = batch_size
+        self.n_bootstrap = n_bootstrap
+        self.output_dir = Path(output_dir) if output_dir is not None else None
+        self.prefix = prefix
+        self.reports: list[tuple[int, StabilityReport]] = []
+        self._last_step: int | None = None
+        self._pending: dict[str, float] | None = None
+        self._warned_no_trainer = False
+
+    # -- trainer events
+
+    def on_train_begin(self, args, state, control, model=None, processing_class=None, **kwargs):
+        _refuse_sharded_models(args, self.trainer)
+        if self.eval_on_start and not self._done(state.global_step):
+            self._evaluate(state, model, processing_class)
+            self._flush(state)  # nothing else is waiting to be logged before the first step
+
+    def on_step_end(self, args, state, control, model=None, processing_class=None, **kwargs):
+        periodic = self.every_n_steps and state.global_step % self.every_n_steps == 0
+        if (periodic or state.global_step >= state.max_steps) and not self._done(state.global_step):
+            self._evaluate(state, model, processing_class)
+            control.should_log = True  # the metrics go out with this step's log (see on_log)
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        self._flush(state)
+
+    def on_train_end(self, args, state, control, model=None, processing_class=None, **kwargs):
+        if not self._done(state.global_step):  # training stopped between two evaluations
+            self._evaluate(state, model, processing_class)
+        self._flush(state)
+
+    # -- work
+
+    def _done(self, step: int) -> bool:
+        return self._last_step == step
+
+    def _evaluate(self, state, model, tokenizer) -> None:
+        self._last_step = state.global_step
+        if state.is_world_process_zero:
+            from permix_plugins.evaluation.transformers_backend import TransformersBackend
+
+            if model is None or tokenizer is None:
+                raise ConfigError("PersonaStabilityCallback needs the trainer's model and processing_class")
+            backend = TransformersBackend(
+                model, tokenizer, batch_size=self.batch_size, max_new_tokens=self.max_new_tokens,
+                model_id=f"step-{state.global_step}",
+            )
+            result = evaluate(
+                backend, self.problems, self.pool, instruction=self.instruction, n_bootstrap=self.n_bootstrap,
+                progress=False, meta={"step": state.global_step}, **self.generation,
+            )
+            self.reports.append((state.global_step, result.report))
+            self._pending = stability_metrics(result.report, self.prefix)
+            logger.info("step %d: PSS %.3f, mean accuracy %.3f", state.global_step, result.report.pss, result.report.mean)
+            if self.output_dir is not None:
+                self.output_dir.mkdir(parents=True, exist_ok=True)
+                (self.output_dir / f"stability-step{state.global_step}.json").write_text(result.report.to_json())
+        _barrier()
+
+    def _flush(self, state) -> None:
+        """Send pending metrics once, through the trainer when there is one (re-entry from its on_log is a no-op)."""
+        metrics, self._pending = self._pending, None
+        if not metrics:
+            return
+        if self.trainer is not None:
+            self.trainer.log(dict(metrics))
+            return
+        state.log_history.append({**metrics, "step": state.global_step})
+        if not self._warned_no_trainer:
+            logger.warning("PersonaStabilityCallback has no trainer= : metrics go to state.log_history only")
+            self._warned_no_trainer = True
+
+
+def _barrier() -> None:
+    """Hold every process until the main one has evaluated (a no-op in single-process runs)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+
+
+def _refuse_sharded_models(args: Any, trainer: Any) -> None:
+    from transformers.integrations import is_deepspeed_zero3_enabled
+
+    accelerator = getattr(trainer, "accelerator", None)
+    fsdp = bool(getattr(args, "fsdp", None)) or bool(getattr(accelerator, "is_fsdp2", False))
+    if is_deepspeed_zero3_enabled() or fsdp:
+        raise ConfigError(
+            "PersonaStabilityCallback generates on one process, which a model sharded by DeepSpeed ZeRO-3 or FSDP "
+            "cannot do; evaluate checkpoints with `permix eval` instead, or train with ZeRO-2/DDP"
+        )

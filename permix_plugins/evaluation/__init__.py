@@ -1,0 +1,74 @@
+"""Persona-stability evaluation: generation backends, the runner, and the files ``permix eval`` writes.
+
+`evaluate(backend, problems, personas, ...)` generates every problem under every persona, scores each
+completion with the project's verifier and returns the records and a `StabilityReport`. Backends (one small
+interface, `Backend`): `TransformersBackend` (a loaded model, or ``from_pretrained``), `VLLMBackend` (offline
+``vllm.LLM``) and `OpenAIBackend` (any OpenAI-compatible server); `load_backend(name, model)` picks one by
+name. Only the chosen backend's framework is imported, and only when it is built.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# public name -> the module that defines it (imported on first use, so this package stays light)
+_EXPORTS: dict[str, str] = {
+    "BACKENDS": "permix_plugins.evaluation.backend",
+    "Backend": "permix_plugins.evaluation.backend",
+    "GenerationError": "permix_plugins.evaluation.backend",
+    "Messages": "permix_plugins.evaluation.backend",
+    "chat_template_supports_system": "permix_plugins.evaluation.backend",
+    "load_backend": "permix_plugins.evaluation.backend",
+    "TransformersBackend": "permix_plugins.evaluation.transformers_backend",
+    "VLLMBackend": "permix_plugins.evaluation.vllm_backend",
+    "OpenAIBackend": "permix_plugins.evaluation.openai_backend",
+    "EvalRecord": "permix_plugins.evaluation.records",
+    "read_results": "permix_plugins.evaluation.records",
+    "EvalConfig": "permix_plugins.evaluation.runner",
+    "EvalResult": "permix_plugins.evaluation.runner",
+    "EvalRun": "permix_plugins.evaluation.runner",
+    "evaluate": "permix_plugins.evaluation.runner",
+    "load_report": "permix_plugins.evaluation.runner",
+    "run_eval": "permix_plugins.evaluation.runner",
+    "write_report": "permix_plugins.evaluation.runner",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'permix_plugins.evaluation' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:
+    from permix_plugins.evaluation.backend import (
+        BACKENDS,
+        Backend,
+        GenerationError,
+        Messages,
+        chat_template_supports_system,
+        load_backend,
+    )
+    from permix_plugins.evaluation.openai_backend import OpenAIBackend
+    from permix_plugins.evaluation.records import EvalRecord, read_results
+    from permix_plugins.evaluation.runner import (
+        EvalConfig,
+        EvalResult,
+        EvalRun,
+        evaluate,
+        load_report,
+        run_eval,
+        write_report,
+    )
+    from permix_plugins.evaluation.transformers_backend import TransformersBackend
+    from permix_plugins.evaluation.vllm_backend import VLLMBackend

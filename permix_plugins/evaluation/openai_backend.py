@@ -1,0 +1,220 @@
+"""The OpenAI-compatible generation backend: any server with ``POST {base_url}/chat/completions``.
+
+vLLM (``vllm serve``), SGLang, TGI, llama.cpp's server and hosted APIs all speak it. Requests run on a bounded
+thread pool (`concurrency`), each with a timeout; 408/409/429/5xx answers and connection errors are retried
+with exponential backoff and jitter (a ``Retry-After`` header is honoured); other HTTP errors fail at once
+with the server's message. The API key comes from `api_key` or ``OPENAI_API_KEY``, the URL from `base_url` or
+``OPENAI_BASE_URL``. A server that returns fewer than `n` choices is asked again for the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from permix_plugins.errors import ConfigError
+from permix_plugins.evaluation.backend import DEFAULT_MAX_NEW_TOKENS, GenerationError, Messages, prompt_seed
+
+__all__ = ["OpenAIBackend", "RETRY_STATUS"]
+
+logger = logging.getLogger(__name__)
+
+RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
+_MAX_BACKOFF_S = 30.0
+_HINTS = {
+    401: "check --api-key (or OPENAI_API_KEY)",
+    403: "check --api-key (or OPENAI_API_KEY)",
+    404: "check --base-url (up to and including /v1) and --model "
+    "(GET {base_url}/models lists the served names)",
+}
+
+
+class OpenAIBackend:
+    """Chat completions from an OpenAI-compatible server; `model` is the served model name.
+
+    Example:
+        >>> backend = OpenAIBackend("my-model", base_url="http://127.0.0.1:8000/v1/", api_key="sk-x")
+        >>> backend.url, backend.supports_system_role
+        ('http://127.0.0.1:8000/v1/chat/completions', True)
+        >>> backend.close()
+    """
+
+    name = "openai"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        concurrency: int = 16,
+        timeout_s: float = 300.0,
+        max_retries: int = 4,
+        backoff_s: float = 1.0,
+        max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+        system_role: bool = True,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> None:
+        import httpx
+
+        base_url = base_url or os.environ.get("OPENAI_BASE_URL")
+        if not base_url:
+            raise ConfigError(
+                "the openai backend needs the server's base URL: pass --base-url "
+                "(e.g. http://localhost:8000/v1 "
+                "for `vllm serve`) or set OPENAI_BASE_URL"
+            )
+        if not base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"--base-url {base_url!r} must start with http:// or https://")
+        for label, value, low in (("concurrency", concurrency, 1), ("max_retries", max_retries, 0)):
+            if value < low:
+                raise ConfigError(f"{label} must be at least {low}, got {value}")
+        if timeout_s <= 0:
+            raise ConfigError(f"timeout must be positive (seconds), got {timeout_s}")
+        self.model_id = model
+        self.base_url = base_url.rstrip("/")
+        self.url = f"{self.base_url}/chat/completions"
+        self.concurrency = concurrency
+        self.timeout_s = timeout_s
+        self.max_retries = max_retries
+        self.backoff_s = backoff_s
+        self.max_new_tokens = max_new_tokens
+        self.supports_system_role = system_role  # a remote template cannot be probed; --placement overrides
+        self.extra_body = dict(extra_body or {})
+        key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self._httpx = httpx
+        self._client = httpx.Client(
+            headers=headers,
+            timeout=httpx.Timeout(timeout_s),
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+        )
+        self._jitter = random.Random()
+        self._lock = threading.Lock()
+        self.requests = 0  # HTTP attempts made (including retries), for logs and tests
+
+    def generate(
+        self,
+        prompts: Sequence[Messages],
+        *,
+        n: int = 1,
+        temperature: float = 0.0,
+        max_new_tokens: int | None = None,
+        seed: int = 0,
+    ) -> list[list[str]]:
+        """`n` completions per conversation, requested concurrently; raises `GenerationError` on failure."""
+        max_tokens = max_new_tokens or self.max_new_tokens
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="permix-openai") as pool:
+            futures: list[Future[list[str]]] = [
+                pool.submit(
+                    self._complete, list(messages), n, temperature, max_tokens, prompt_seed(seed, messages)
+                )
+                for messages in prompts
+            ]
+            try:
+                return [future.result() for future in futures]
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)  # stop queued requests at the first failure
+                raise
+
+    def close(self) -> None:
+        """Close the HTTP connection pool."""
+        self._client.close()
+
+    def __enter__(self) -> OpenAIBackend:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- internals
+
+    def _complete(
+        self, messages: list[Mapping[str, str]], n: int, temperature: float, max_tokens: int, seed: int
+    ) -> list[str]:
+        texts: list[str] = []
+        while len(texts) < n:  # some servers cap or ignore `n`: ask again for the rest
+            payload = {
+                **self.extra_body,
+                "model": self.model_id,
+                "messages": messages,
+                "n": n - len(texts),
+                "temperature": temperature,
+                "max_tokens": max_tokens,
+                "seed": seed + len(texts),
+            }
+            choices = self._post(payload)
+            if not choices:
+                raise GenerationError(f"{self.url} returned no choices for model {self.model_id!r}")
+            texts.extend(choices)
+        return texts[:n]
+
+    def _post(self, payload: dict[str, Any]) -> list[str]:
+        httpx = self._httpx
+        last_error = ""
+        for attempt in range(self.max_retries + 1):
+            with self._lock:
+                self.requests += 1
+            retry_after: float | None = None
+            try:
+                response = self._client.post(self.url, json=payload)
+            except httpx.TransportError as exc:  # connection refused/reset, read/connect timeouts, ...
+                last_error = f"{type(exc).__name__}: {exc or 'no detail'}"
+            else:
+                if response.status_code == 200:
+                    return self._parse(response)
+                body = _short(response.text)
+                if response.status_code not in RETRY_STATUS:
+                    hint = _HINTS.get(response.status_code, "").format(base_url=self.base_url)
+                    if response.status_code == 400 and "system" in body.lower():
+                        hint = "if the model has no system role, rerun with --placement user_prefix"
+                    raise GenerationError(
+                        f"{self.url} answered HTTP {response.status_code} for model {self.model_id!r}: {body}"
+                        + (f" ({hint})" if hint else "")
+                    )
+                last_error = f"HTTP {response.status_code}: {body}"
+                retry_after = _retry_after(response.headers.get("retry-after"))
+            if attempt == self.max_retries:
+                break
+            delay = retry_after if retry_after is not None else self._backoff(attempt)
+            logger.info(
+                "retrying %s in %.2fs (attempt %d failed: %s)", self.url, delay, attempt + 1, last_error
+            )
+            time.sleep(delay)
+        raise GenerationError(
+            f"{self.url} failed {self.max_retries + 1} time(s) for model {self.model_id!r}; last error: "
+            f"{last_error} (is the server up? raise --timeout or lower --concurrency if it is overloaded)"
+        )
+
+    def _parse(self, response: Any) -> list[str]:
+        try:
+            data = response.json()
+            choices = sorted(data["choices"], key=lambda c: c.get("index", 0))
+            return [(choice.get("message") or {}).get("content") or "" for choice in choices]
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise GenerationError(
+                f"{self.url} returned a body that is not a chat completion ({exc}): {_short(response.text)}"
+            ) from exc
+
+    def _backoff(self, attempt: int) -> float:
+        with self._lock:
+            jitter = 0.5 + self._jitter.random()
+        return min(self.backoff_s * 2**attempt, _MAX_BACKOFF_S) * jitter
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return min(max(float(value), 0.0), 60.0) if value is not None else None
+    except ValueError:
+        return None  # an HTTP date: use our own backoff
+
+
+def _short(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "..."

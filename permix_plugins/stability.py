@@ -1,0 +1,697 @@
+r"""Persona stability: how much a model's accuracy depends on the persona in its prompt.
+
+The input is a table of scored samples, one row per ``(persona_id, item_id, correct[, no_answer])``;
+`StabilityReport.from_results` turns it into the numbers below, `compare` tests whether one model is more
+persona-stable than another.
+
+**PSS (persona stability score) = mean_p(acc_p) − std_p(acc_p)**, with the population standard deviation over
+personas, not clipped at 0. This is permix-plugins' own definition: PerMix-RLVR (arXiv 2604.08986) reports a
+PSS but does not publish its formula. PSS rewards a high *and* even accuracy across personas; it grows with
+the accuracy level (a model at 0% has PSS 0), so compare PSS between models on the same questions and
+personas.
+
+How the table is read:
+
+- **Cells.** With several samples per item, an item's correctness under a persona is the mean over its samples
+  (a value in [0, 1]); ``acc_p`` is the mean of persona p's cells. The no-answer rate is read the same way.
+- **Paired design.** Only items scored under *every* persona count, so every persona is measured on the same
+  questions; the others are left out and counted in ``n_incomplete``. An item whose gold answer cannot be
+  parsed (``correct`` is ``None`` in any row) is left out and counted in ``n_bad_gold``.
+- **Unanimity** is the share of items on which every sample under every persona agrees: all correct
+  (``all_correct``) or all wrong (``all_wrong``). A fractional cell (some samples right, some wrong) is never
+  unanimous.
+- **Expected best-of-k** is, for k = 1..|P|, the expected per-item maximum of the cells of a uniformly random
+  k-subset of personas, averaged over items (exact, by order statistics: with an item's cells sorted ascending
+  ``c_(1) <= ... <= c_(P)``, ``E[max] = sum_i c_(i) C(i-1, k-1) / C(P, k)``). k = 1 is the mean accuracy;
+  k = |P| is the per-item oracle (pick the best persona for each question after the fact).
+- **Worst gap to none** is ``min_p acc_p − acc_none`` over the personas other than ``none`` (None when there
+  is no ``none`` persona).
+- **Confidence intervals** are percentile bootstrap intervals over items (items resampled with replacement,
+  personas fixed), seeded, so the same input and seed always give the same interval.
+
+Example:
+    >>> rows = [("none", "q1", 1), ("none", "q2", 1), ("pirate", "q1", 1), ("pirate", "q2", 0)]
+    >>> report = StabilityReport.from_results(rows, n_bootstrap=200)
+    >>> report.accuracy
+    {'none': 1.0, 'pirate': 0.5}
+    >>> report.mean, report.std, report.pss, report.gap_to_none, report.unanimity
+    (0.75, 0.25, 0.5, -0.5, 0.5)
+    >>> report.best_of_k
+    (0.75, 1.0)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from permix_plugins._optional import require
+from permix_plugins.errors import ConfigError
+from permix_plugins.personas import NO_PERSONA_ID
+
+__all__ = [
+    "PSS_DEFINITION",
+    "Comparison",
+    "PersonaAccuracy",
+    "StabilityReport",
+    "best_of_k",
+    "compare",
+]
+
+PSS_DEFINITION = (
+    "PSS = mean over personas of accuracy minus the (population) standard deviation over personas, "
+    "unclipped; "
+    "this is permix-plugins' definition (the PerMix-RLVR paper does not publish its exact formula)."
+)
+DEFAULT_BOOTSTRAP = 1000
+_CHUNK = 500  # bootstrap replicates drawn at a time: bounds memory at _CHUNK x items counts
+_ROW_KEYS = ("persona_id", "item_id", "correct", "no_answer")
+
+Interval = tuple[float, float]
+
+
+# ------------------------------------------------------------------------------------------------ results
+@dataclass(frozen=True)
+class PersonaAccuracy:
+    """One persona's line of the report: accuracy (with its bootstrap CI), no-answer rate, scored samples."""
+
+    persona_id: str
+    accuracy: float
+    ci: Interval
+    no_answer_rate: float
+    samples: int
+
+
+@dataclass(frozen=True)
+class StabilityReport:
+    """The persona-stability report of one model on one set of questions and personas.
+
+    Build it with `from_results`; every number is over the paired items (see the module docstring). `cells`
+    keeps the item x persona table (rows in `item_ids` order, columns in `persona_ids` order), so a report
+    read back from JSON can still be compared with another (`compare`).
+    """
+
+    pss: float
+    pss_ci: Interval
+    mean: float
+    mean_ci: Interval
+    std: float
+    worst: float
+    worst_persona: str
+    best: float
+    best_persona: str
+    range: float
+    gap_to_none: float | None
+    unanimity: float
+    all_correct: float
+    all_wrong: float
+    best_of_k: tuple[float, ...]
+    personas: tuple[PersonaAccuracy, ...]
+    n_items: int
+    n_bad_gold: int
+    n_incomplete: int
+    item_ids: tuple[str, ...]
+    cells: tuple[tuple[float, ...], ...]
+    confidence: float
+    n_bootstrap: int
+    seed: int
+    meta: dict[str, Any] = field(default_factory=dict)
+    definition: str = PSS_DEFINITION
+
+    # -- building
+
+    @classmethod
+    def from_results(
+        cls,
+        rows: Iterable[Sequence[Any] | Mapping[str, Any]],
+        *,
+        n_bootstrap: int = DEFAULT_BOOTSTRAP,
+        confidence: float = 0.95,
+        seed: int = 0,
+        meta: Mapping[str, Any] | None = None,
+    ) -> StabilityReport:
+        """The report of scored rows: tuples ``(persona_id, item_id, correct)`` or
+        ``(persona_id, item_id, correct, no_answer)``, or mappings with those keys.
+
+        `correct` is a bool or a number in [0, 1]; ``None`` marks an item whose gold cannot be parsed (the
+        item is left out). Several rows per (persona, item) are several samples. `n_bootstrap` resamples of
+        the items give the confidence intervals at level `confidence`, drawn with `seed`.
+
+        Example:
+            >>> rows = [{"persona_id": p, "item_id": q, "correct": c, "no_answer": c == 0}
+            ...         for p, q, c in [("a", "q1", 1), ("a", "q2", 0), ("b", "q1", 1), ("b", "q2", 1)]]
+            >>> report = StabilityReport.from_results(rows, n_bootstrap=100, seed=1)
+            >>> report.persona("a").no_answer_rate, report.n_items
+            (0.5, 2)
+        """
+        _check_bootstrap(n_bootstrap, confidence)
+        table = _Table.read(rows)
+        return _build(table, n_bootstrap=n_bootstrap, confidence=confidence, seed=seed, meta=dict(meta or {}))
+
+    # -- reading
+
+    @property
+    def persona_ids(self) -> tuple[str, ...]:
+        """The persona ids, in the order they first appeared in the rows."""
+        return tuple(p.persona_id for p in self.personas)
+
+    @property
+    def accuracy(self) -> dict[str, float]:
+        """Accuracy per persona id."""
+        return {p.persona_id: p.accuracy for p in self.personas}
+
+    def persona(self, persona_id: str) -> PersonaAccuracy:
+        """The line of one persona (`KeyError` naming the valid ids if absent)."""
+        for line in self.personas:
+            if line.persona_id == persona_id:
+                return line
+        raise KeyError(f"no persona {persona_id!r} in this report; personas: {', '.join(self.persona_ids)}")
+
+    # -- JSON
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data (`from_dict` reads it back)."""
+        return _adapter(StabilityReport).dump_python(self, mode="json")  # type: ignore[no-any-return]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> StabilityReport:
+        """A report from `to_dict` output (validated; a bad field raises `ConfigError` naming it)."""
+        return _validate(StabilityReport, data, "stability report")
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """The report as JSON text; `StabilityReport.from_json` gives back an equal report.
+
+        Example:
+            >>> report = StabilityReport.from_results([("a", "q", 1), ("b", "q", 0)], n_bootstrap=10)
+            >>> StabilityReport.from_json(report.to_json()) == report
+            True
+        """
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> StabilityReport:
+        """Read a report written by `to_json` (or the `report.json` of ``permix eval``)."""
+        return cls.from_dict(_loads(text, "stability report"))
+
+    @classmethod
+    def read(cls, path: str | PathLike[str]) -> StabilityReport:
+        """Read a ``report.json`` file."""
+        return cls.from_json(Path(path).read_text(encoding="utf-8"))
+
+    # -- rendering
+
+    def to_markdown(self) -> str:
+        """A summary table, the per-persona table (sorted by accuracy) and the best-of-k row, as markdown.
+
+        Example:
+            >>> report = StabilityReport.from_results([("none", "q", 1), ("owl", "q", 0)], n_bootstrap=10)
+            >>> print(report.to_markdown().splitlines()[6])
+            | PSS (mean − std) | 0.000 | [0.000, 0.000] |
+        """
+        level = f"{self.confidence:.0%} CI"
+        title = self.meta.get("model") or "persona stability"
+        lines = [
+            f"## Persona stability: {title}",
+            "",
+            f"{self.n_items} items x {len(self.personas)} personas, {self.n_bootstrap} bootstrap resamples.",
+            "",
+            f"| metric | value | {level} |",
+            "|---|---|---|",
+            f"| PSS (mean − std) | {self.pss:.3f} | {_fmt_ci(self.pss_ci)} |",
+            f"| mean accuracy | {self.mean:.3f} | {_fmt_ci(self.mean_ci)} |",
+            f"| std across personas | {self.std:.3f} | |",
+            f"| worst | {self.worst:.3f} (`{self.worst_persona}`) | |",
+            f"| best | {self.best:.3f} (`{self.best_persona}`) | |",
+            f"| range | {self.range:.3f} | |",
+            f"| worst gap to `{NO_PERSONA_ID}` | {_fmt(self.gap_to_none, signed=True)} | |",
+            f"| unanimity | {self.unanimity:.3f} (all correct {self.all_correct:.3f}, "
+            f"all wrong {self.all_wrong:.3f}) | |",
+            f"| per-item oracle (best-of-{len(self.personas)}) | {self.best_of_k[-1]:.3f} | |",
+            "",
+            f"| persona | accuracy | {level} | no answer | samples |",
+            "|---|---|---|---|---|",
+        ]
+        for line in sorted(self.personas, key=lambda p: (-p.accuracy, p.persona_id)):
+            lines.append(
+                f"| `{line.persona_id}` | {line.accuracy:.3f} | {_fmt_ci(line.ci)} | "
+                f"{line.no_answer_rate:.3f} | {line.samples} |"
+            )
+        ks = range(1, len(self.best_of_k) + 1)
+        lines += [
+            "",
+            "Expected best-of-k accuracy (best of k personas drawn at random, per item):",
+            "",
+            "| k | " + " | ".join(str(k) for k in ks) + " |",
+            "|---|" + "---|" * len(self.best_of_k),
+            "| best-of-k | " + " | ".join(f"{v:.3f}" for v in self.best_of_k) + " |",
+            "",
+            f"{self.definition}",
+        ]
+        if self.n_bad_gold or self.n_incomplete:
+            lines.append(
+                f"Left out: {self.n_bad_gold} item(s) whose gold answer cannot be parsed, "
+                f"{self.n_incomplete} item(s) not scored under every persona."
+            )
+        return "\n".join(lines) + "\n"
+
+    def plot(self, path: str | PathLike[str], *, title: str | None = None) -> Path:
+        """Save a PNG: per-persona accuracy (dots with CI whiskers, mean ± std band) and the best-of-k curve.
+
+        Needs matplotlib (``pip install 'permix-plugins[plot]'``); draws on its own `Figure`, so the caller's
+        pyplot state and backend are left alone.
+        """
+        require("matplotlib", extra="plot")
+        from matplotlib.figure import Figure
+
+        path = Path(path)
+        order = sorted(self.personas, key=lambda p: p.accuracy)
+        height = max(3.5, 0.22 * len(order) + 1.5)
+        fig = Figure(figsize=(11, height), layout="constrained")
+        left, right = fig.subplots(1, 2, width_ratios=[3, 2])
+
+        ys = np.arange(len(order))
+        acc = np.array([p.accuracy for p in order])
+        low = acc - np.array([p.ci[0] for p in order])
+        high = np.array([p.ci[1] for p in order]) - acc
+        left.axvspan(
+            self.mean - self.std, self.mean + self.std, color="tab:blue", alpha=0.12, label="mean ± std"
+        )
+        left.axvline(self.mean, color="tab:blue", lw=1.5, label=f"mean {self.mean:.3f}")
+        left.axvline(self.pss, color="tab:red", lw=1.2, ls="--", label=f"PSS {self.pss:.3f}")
+        colors = ["tab:orange" if p.persona_id == NO_PERSONA_ID else "black" for p in order]
+        left.errorbar(acc, ys, xerr=np.vstack([low, high]), fmt="none", ecolor="0.6", lw=1)
+        left.scatter(acc, ys, c=colors, zorder=3, s=22)
+        left.set_yticks(ys, [p.persona_id for p in order], fontsize=8 if len(order) > 20 else 9)
+        left.set_xlabel(f"accuracy ({self.confidence:.0%} CI over {self.n_items} items)")
+        left.set_xlim(-0.02, 1.02)
+        left.legend(loc="lower right", fontsize=8)
+        left.set_title("accuracy per persona")
+
+        ks = np.arange(1, len(self.best_of_k) + 1)
+        right.plot(ks, self.best_of_k, marker="o", color="tab:green")
+        right.set_xlabel("k (personas drawn at random)")
+        right.set_ylabel("expected best-of-k accuracy")
+        right.set_ylim(-0.02, 1.02)
+        right.set_xticks(ks if len(ks) <= 12 else np.unique(np.linspace(1, len(ks), 10).round().astype(int)))
+        right.grid(alpha=0.3)
+        right.set_title("persona lottery: best of k")
+        fig.suptitle(title or str(self.meta.get("model") or "persona stability"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=120)
+        return path
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A paired comparison of two reports over their shared items and personas: Δ = b − a.
+
+    ``delta_pss > 0`` means `b` is more persona-stable than `a`. ``pss_a``/``pss_b`` (and the means) are
+    recomputed on the shared items and personas, so they may differ from the reports' own values.
+    """
+
+    labels: tuple[str, str]
+    pss_a: float
+    pss_b: float
+    delta_pss: float
+    delta_pss_ci: Interval
+    p_pss: float
+    mean_a: float
+    mean_b: float
+    delta_mean: float
+    delta_mean_ci: Interval
+    p_mean: float
+    n_items: int
+    persona_ids: tuple[str, ...]
+    confidence: float
+    n_bootstrap: int
+    seed: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data."""
+        return _adapter(Comparison).dump_python(self, mode="json")  # type: ignore[no-any-return]
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """The comparison as JSON text (`Comparison.from_json` reads it back)."""
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Comparison:
+        """Read a comparison written by `to_json`."""
+        return _validate(Comparison, _loads(text, "comparison"), "comparison")
+
+    def to_markdown(self) -> str:
+        """One table: both models, Δ = b − a with its CI and two-sided bootstrap p-value."""
+        a, b = self.labels
+        level = f"{self.confidence:.0%} CI"
+        return "\n".join(
+            [
+                f"## Persona stability: {b} vs {a}",
+                "",
+                f"Paired over {self.n_items} shared items x {len(self.persona_ids)} shared personas, "
+                f"{self.n_bootstrap} bootstrap resamples; Δ = {b} − {a}.",
+                "",
+                f"| metric | {a} | {b} | Δ | {level} | p |",
+                "|---|---|---|---|---|---|",
+                f"| PSS | {self.pss_a:.3f} | {self.pss_b:.3f} | {self.delta_pss:+.3f} | "
+                f"{_fmt_ci(self.delta_pss_ci, signed=True)} | {_fmt_p(self.p_pss)} |",
+                f"| mean accuracy | {self.mean_a:.3f} | {self.mean_b:.3f} | {self.delta_mean:+.3f} | "
+                f"{_fmt_ci(self.delta_mean_ci, signed=True)} | {_fmt_p(self.p_mean)} |",
+                "",
+                PSS_DEFINITION,
+                "",
+            ]
+        )
+
+
+# ------------------------------------------------------------------------------------------- the statistics
+def best_of_k(cells: Any) -> np.ndarray:
+    """Expected best-of-k accuracy for k = 1..P of an items x personas table of cells in [0, 1].
+
+    Exact: per item, the expected maximum over a uniformly random k-subset of the personas (order statistics),
+    then the mean over items.
+
+    Example:
+        >>> best_of_k([[0, 1, 1], [0, 0, 1]]).round(4).tolist()
+        [0.5, 0.8333, 1.0]
+    """
+    table = np.asarray(cells, dtype=float)
+    if table.ndim != 2 or table.size == 0:
+        raise ConfigError(f"best_of_k needs a non-empty items x personas table, got shape {table.shape}")
+    n_personas = table.shape[1]
+    # weights[k-1, i-1] = C(i-1, k-1) / C(P, k): the chance that the i-th smallest is the max of a k-subset
+    weights = np.array(
+        [
+            [math.comb(i - 1, k - 1) / math.comb(n_personas, k) for i in range(1, n_personas + 1)]
+            for k in range(1, n_personas + 1)
+        ]
+    )
+    return np.sort(table, axis=1).mean(axis=0) @ weights.T  # type: ignore[no-any-return]
+
+
+def compare(
+    a: StabilityReport,
+    b: StabilityReport,
+    *,
+    n_bootstrap: int | None = None,
+    confidence: float | None = None,
+    seed: int | None = None,
+    labels: tuple[str, str] | None = None,
+) -> Comparison:
+    """Paired bootstrap comparison of two reports on their shared items and personas: Δ = b − a.
+
+    The same resampled items are used for both, so the per-question correlation between the two models is
+    kept. The p-value is two-sided: twice the smaller share of bootstrap Δs on either side of 0 (with a +1
+    correction, so it is never 0), which rejects at level α exactly when the (1 − α) percentile interval
+    excludes 0. `n_bootstrap`, `confidence` and `seed` default to `a`'s; `labels` to the reports'
+    ``meta["model"]``.
+
+    Example:
+        >>> rows = [(p, q, q != "q1") for p in "xy" for q in ("q1", "q2")]
+        >>> a = StabilityReport.from_results(rows, n_bootstrap=50)
+        >>> compare(a, a).delta_pss, compare(a, a).p_pss
+        (0.0, 1.0)
+    """
+    n_bootstrap = a.n_bootstrap if n_bootstrap is None else n_bootstrap
+    confidence = a.confidence if confidence is None else confidence
+    seed = a.seed if seed is None else seed
+    _check_bootstrap(n_bootstrap, confidence)
+    if labels is None:
+        labels = (str(a.meta.get("model") or "a"), str(b.meta.get("model") or "b"))
+        if labels[0] == labels[1]:
+            labels = (f"{labels[0]} (a)", f"{labels[1]} (b)")
+    personas = [p for p in a.persona_ids if p in set(b.persona_ids)]
+    b_items = {item: row for row, item in enumerate(b.item_ids)}
+    items = [(row, b_items[item]) for row, item in enumerate(a.item_ids) if item in b_items]
+    if not personas or not items:
+        raise ConfigError(
+            f"the two reports share {len(items)} item(s) and {len(personas)} persona(s); a paired comparison "
+            "needs both, so evaluate the two models on the same problems and persona pool"
+        )
+    cols_a = [a.persona_ids.index(p) for p in personas]
+    cols_b = [b.persona_ids.index(p) for p in personas]
+    cells_a = np.asarray(a.cells, dtype=float)[np.ix_([i for i, _ in items], cols_a)]
+    cells_b = np.asarray(b.cells, dtype=float)[np.ix_([j for _, j in items], cols_b)]
+
+    pss_a, mean_a = _pss_mean(cells_a.mean(axis=0))
+    pss_b, mean_b = _pss_mean(cells_b.mean(axis=0))
+    d_pss, d_mean = [], []
+    for counts in _resample_counts(len(items), n_bootstrap, seed):
+        boot_a = _pss_mean(counts @ cells_a / len(items), axis=1)
+        boot_b = _pss_mean(counts @ cells_b / len(items), axis=1)
+        d_pss.append(boot_b[0] - boot_a[0])
+        d_mean.append(boot_b[1] - boot_a[1])
+    d_pss_all, d_mean_all = np.concatenate(d_pss), np.concatenate(d_mean)
+    return Comparison(
+        labels=(labels[0], labels[1]),
+        pss_a=pss_a,
+        pss_b=pss_b,
+        delta_pss=_clean(pss_b - pss_a),
+        delta_pss_ci=_percentile(d_pss_all, confidence),
+        p_pss=_p_value(d_pss_all),
+        mean_a=mean_a,
+        mean_b=mean_b,
+        delta_mean=_clean(mean_b - mean_a),
+        delta_mean_ci=_percentile(d_mean_all, confidence),
+        p_mean=_p_value(d_mean_all),
+        n_items=len(items),
+        persona_ids=tuple(personas),
+        confidence=confidence,
+        n_bootstrap=n_bootstrap,
+        seed=seed,
+    )
+
+
+# ------------------------------------------------------------------------------------------------ internals
+@dataclass(frozen=True)
+class _Table:
+    """The paired items x personas table read from rows (means over samples), plus what was left out."""
+
+    persona_ids: tuple[str, ...]
+    item_ids: tuple[str, ...]
+    correct: np.ndarray  # items x personas, mean correctness over samples
+    no_answer: np.ndarray  # items x personas, share of samples without an extractable answer
+    samples: np.ndarray  # items x personas, number of samples
+    n_bad_gold: int
+    n_incomplete: int
+
+    @classmethod
+    def read(cls, rows: Iterable[Sequence[Any] | Mapping[str, Any]]) -> _Table:
+        sums: dict[
+            tuple[str, str], list[float]
+        ] = {}  # (persona, item) -> [correct sum, no-answer sum, samples]
+        personas: dict[str, None] = {}
+        items: dict[str, None] = {}
+        bad_gold: set[str] = set()
+        for index, row in enumerate(rows):
+            persona_id, item_id, correct, no_answer = _parse_row(index, row)
+            personas.setdefault(persona_id)
+            items.setdefault(item_id)
+            if correct is None:
+                bad_gold.add(item_id)
+                continue
+            cell = sums.setdefault((persona_id, item_id), [0.0, 0.0, 0])
+            cell[0] += correct
+            cell[1] += no_answer
+            cell[2] += 1
+        if not personas:
+            raise ConfigError("no results to report: the rows are empty")
+        complete = [
+            item for item in items if item not in bad_gold and all((p, item) in sums for p in personas)
+        ]
+        if not complete:
+            raise ConfigError(
+                f"no item was scored under every persona ({len(items)} item(s), {len(personas)} persona(s), "
+                f"{len(bad_gold)} with an unparseable gold answer); the report compares personas on the same "
+                "items, so finish the evaluation (rerun to resume) or drop the personas with missing results"
+            )
+        table = np.array([[sums[(p, item)] for p in personas] for item in complete], dtype=float)
+        samples = table[:, :, 2]
+        return cls(
+            persona_ids=tuple(personas),
+            item_ids=tuple(complete),
+            correct=table[:, :, 0] / samples,
+            no_answer=table[:, :, 1] / samples,
+            samples=samples.astype(int),
+            n_bad_gold=len(bad_gold),
+            n_incomplete=len(items) - len(bad_gold) - len(complete),
+        )
+
+
+def _parse_row(index: int, row: Sequence[Any] | Mapping[str, Any]) -> tuple[str, str, float | None, bool]:
+    if isinstance(row, Mapping):
+        missing = [k for k in _ROW_KEYS[:3] if k not in row]
+        if missing:
+            raise ConfigError(
+                f"result row {index} has no {', '.join(map(repr, missing))}; a mapping row needs the keys "
+                f"persona_id, item_id, correct (and optionally no_answer), got {sorted(map(str, row))}"
+            )
+        values = (row["persona_id"], row["item_id"], row["correct"], row.get("no_answer", False))
+    elif isinstance(row, Sequence) and not isinstance(row, (str, bytes)) and len(row) in (3, 4):
+        values = (row[0], row[1], row[2], row[3] if len(row) == 4 else False)
+    else:
+        raise ConfigError(
+            f"result row {index} is {row!r}; use (persona_id, item_id, correct), "
+            "(persona_id, item_id, correct, no_answer) or a mapping with those keys"
+        )
+    persona_id, item_id, correct, no_answer = values
+    if not isinstance(persona_id, str) or not isinstance(item_id, str):
+        raise ConfigError(f"result row {index}: persona_id and item_id must be strings, got {row!r}")
+    if correct is None:
+        return persona_id, item_id, None, bool(no_answer)
+    if isinstance(correct, (str, bytes)) or not isinstance(correct, (numbers.Real, np.bool_)):
+        raise ConfigError(
+            f"result row {index}: correct must be a bool, a number in [0, 1] or None, got {correct!r}"
+        )
+    value = float(correct)
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError(f"result row {index}: correct must be in [0, 1], got {correct!r}")
+    return persona_id, item_id, value, bool(no_answer)
+
+
+def _build(
+    table: _Table, *, n_bootstrap: int, confidence: float, seed: int, meta: dict[str, Any]
+) -> StabilityReport:
+    cells = table.correct
+    n_items = len(table.item_ids)
+    acc = cells.mean(axis=0)
+    pss, mean = _pss_mean(acc)
+    std = _clean(float(acc.std()))
+    worst, best = int(np.argmin(acc)), int(np.argmax(acc))
+
+    boot_acc = np.concatenate(
+        [counts @ cells / n_items for counts in _resample_counts(n_items, n_bootstrap, seed)]
+    )
+    boot_pss, boot_mean = _pss_mean(boot_acc, axis=1)
+    persona_ci = [_percentile(boot_acc[:, p], confidence) for p in range(acc.size)]
+
+    others = [i for i, p in enumerate(table.persona_ids) if p != NO_PERSONA_ID]
+    gap = None
+    if NO_PERSONA_ID in table.persona_ids and others:
+        gap = _clean(float(acc[others].min() - acc[table.persona_ids.index(NO_PERSONA_ID)]))
+    all_correct = float(np.mean(np.all(cells == 1.0, axis=1)))
+    all_wrong = float(np.mean(np.all(cells == 0.0, axis=1)))
+    return StabilityReport(
+        pss=pss,
+        pss_ci=_percentile(boot_pss, confidence),
+        mean=mean,
+        mean_ci=_percentile(boot_mean, confidence),
+        std=std,
+        worst=float(acc[worst]),
+        worst_persona=table.persona_ids[worst],
+        best=float(acc[best]),
+        best_persona=table.persona_ids[best],
+        range=_clean(float(acc[best] - acc[worst])),
+        gap_to_none=gap,
+        unanimity=all_correct + all_wrong,
+        all_correct=all_correct,
+        all_wrong=all_wrong,
+        best_of_k=tuple(_clean(float(v)) for v in best_of_k(cells)),
+        personas=tuple(
+            PersonaAccuracy(
+                persona_id=persona_id,
+                accuracy=float(acc[p]),
+                ci=persona_ci[p],
+                no_answer_rate=float(table.no_answer[:, p].mean()),
+                samples=int(table.samples[:, p].sum()),
+            )
+            for p, persona_id in enumerate(table.persona_ids)
+        ),
+        n_items=n_items,
+        n_bad_gold=table.n_bad_gold,
+        n_incomplete=table.n_incomplete,
+        item_ids=table.item_ids,
+        cells=tuple(tuple(float(v) for v in row) for row in cells),
+        confidence=confidence,
+        n_bootstrap=n_bootstrap,
+        seed=seed,
+        meta=meta,
+    )
+
+
+def _pss_mean(acc: np.ndarray, axis: int | None = None) -> Any:
+    """(PSS, mean) of an accuracy vector (floats), or of each row of a replicates x personas matrix."""
+    mean = acc.mean(axis=axis)
+    pss = mean - acc.std(axis=axis)
+    if axis is None:
+        return _clean(float(pss)), _clean(float(mean))
+    return pss, mean
+
+
+def _resample_counts(n_items: int, n_bootstrap: int, seed: int) -> Iterable[np.ndarray]:
+    """Bootstrap resamples of the items as count vectors (replicates x items), in chunks to bound memory."""
+    rng = np.random.default_rng(seed)
+    uniform = np.full(n_items, 1.0 / n_items)
+    for start in range(0, n_bootstrap, _CHUNK):
+        yield rng.multinomial(n_items, uniform, size=min(_CHUNK, n_bootstrap - start)).astype(float)
+
+
+def _percentile(values: np.ndarray, confidence: float) -> Interval:
+    tail = (1.0 - confidence) / 2.0
+    low, high = np.quantile(values, [tail, 1.0 - tail])
+    return _clean(float(low)), _clean(float(high))
+
+
+def _p_value(deltas: np.ndarray) -> float:
+    n = deltas.size
+    below = int(np.count_nonzero(deltas <= 0.0))
+    above = int(np.count_nonzero(deltas >= 0.0))
+    return min(1.0, 2.0 * (min(below, above) + 1) / (n + 1))
+
+
+def _clean(value: float) -> float:
+    """Round away float noise (1e-17 instead of 0) so hand-checkable values read as such."""
+    return round(value, 12) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def _check_bootstrap(n_bootstrap: int, confidence: float) -> None:
+    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, int) or n_bootstrap < 1:
+        raise ConfigError(f"n_bootstrap must be a positive integer (e.g. 1000), got {n_bootstrap!r}")
+    if not 0.0 < confidence < 1.0:
+        raise ConfigError(f"confidence must be between 0 and 1 (e.g. 0.95), got {confidence!r}")
+
+
+def _adapter(cls: type) -> Any:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(cls)
+
+
+def _loads(text: str | bytes, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"the {what} is not valid JSON: {exc}") from exc
+
+
+def _validate(cls: type, data: Any, what: str) -> Any:
+    from pydantic import ValidationError
+
+    try:
+        return _adapter(cls).validate_python(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or '(top)'}: {e['msg']}" for e in exc.errors()[:5]
+        )
+        raise ConfigError(f"not a valid {what} ({exc.error_count()} problem(s)): {problems}") from exc
+
+
+def _fmt(value: float | None, *, signed: bool = False) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:+.3f}" if signed else f"{value:.3f}"
+
+
+def _fmt_ci(ci: Interval, *, signed: bool = False) -> str:
+    return f"[{_fmt(ci[0], signed=signed)}, {_fmt(ci[1], signed=signed)}]"
+
+
+def _fmt_p(p: float) -> str:
+    return f"{p:.3f}" if p >= 0.001 else "<0.001"

@@ -1,0 +1,131 @@
+"""TRL's real GRPOTrainer, a few steps on a tiny local model: persona mixing, rewards, telemetry, stability callback."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pytest
+
+pytest.importorskip("trl")
+
+from datasets import Dataset  # noqa: E402
+from trl import GRPOConfig, GRPOTrainer  # noqa: E402
+
+from permix_plugins import PersonaMixDataset, PersonaPool, load_problems  # noqa: E402
+from permix_plugins.adapters.trl import PersonaStabilityCallback, _refuse_sharded_models, stability_metrics  # noqa: E402
+from permix_plugins.errors import ConfigError  # noqa: E402
+from permix_plugins.math import accuracy_reward, accuracy_reward_async  # noqa: E402
+from permix_plugins.prompting import DEFAULT_INSTRUCTION  # noqa: E402
+from permix_plugins.tinylm import build_model  # noqa: E402
+
+PROBLEMS = load_problems("synthetic", limit=16, seed=0, levels=[1])
+HELD_OUT = load_problems("synthetic", split="test", limit=3, seed=0, levels=[1])
+LOTTERY = PersonaPool.builtin("lottery")
+
+
+def _config(tmp_path, **overrides) -> GRPOConfig:
+    settings = dict(
+        output_dir=str(tmp_path), max_steps=2, per_device_train_batch_size=4, num_generations=2,
+        max_completion_length=8, learning_rate=1e-3, logging_steps=1, bf16=False, use_cpu=True,
+        gradient_checkpointing=False, report_to="none", save_strategy="no", seed=0,
+    )
+    settings.update(overrides)
+    return GRPOConfig(**settings)
+
+
+def _trainer(tmp_path, dataset, tokenizer, reward=accuracy_reward, **overrides) -> GRPOTrainer:
+    return GRPOTrainer(
+        model=build_model(tokenizer, hidden_size=32, num_layers=1, num_heads=2, seed=0),
+        reward_funcs=[reward], train_dataset=dataset, args=_config(tmp_path, **overrides), processing_class=tokenizer,
+    )
+
+
+def _persona_keys(history: list[dict]) -> set[str]:
+    return {key for entry in history for key in entry if key.startswith("persona/")}
+
+
+@pytest.mark.parametrize("reward", [accuracy_reward, accuracy_reward_async], ids=["sync", "async"])
+def test_grpo_trains_on_a_persona_mixed_dataset_and_logs_per_persona_metrics(tmp_path, tiny_tokenizer, reward):
+    train = PersonaMixDataset(PROBLEMS, PersonaPool.builtin("train"), persona_prob=0.5, seed=0)
+    trainer = _trainer(tmp_path, train, tiny_tokenizer, reward=reward)
+    trainer.train()
+    history = trainer.state.log_history
+    name = reward.__name__
+    assert any(f"rewards/{name}/mean" in entry for entry in history)
+    keys = _persona_keys(history)
+    seen = {k.split("/")[1] for k in keys}
+    assert seen and seen <= set(train["persona_id"])
+    assert all(k.endswith(("/accuracy", "/no_answer")) for k in keys)
+    for entry in history:
+        for key in keys & set(entry):
+            assert 0.0 <= entry[key] <= 1.0
+
+
+def test_persona_prob_zero_is_the_plain_pipeline(tmp_path, tiny_tokenizer):
+    """Same prompts, same seed: a PersonaMixDataset without personas trains exactly like a plain dataset."""
+    plain = Dataset.from_dict(
+        {
+            "prompt": [[{"role": "user", "content": f"{p}\n\n{DEFAULT_INSTRUCTION}"}] for p in PROBLEMS["problem"]],
+            "answer": PROBLEMS["answer"],
+        }
+    )
+    mixed = PersonaMixDataset(PROBLEMS, PersonaPool.builtin("train"), persona_prob=0.0)
+    assert mixed["prompt"] == plain["prompt"]
+
+    def run(dataset, sub):
+        trainer = _trainer(tmp_path / sub, dataset, tiny_tokenizer)
+        trainer.train()
+        keep = ("reward", "completions/mean_length", "num_tokens", "entropy", "loss")
+        return [{k: e[k] for k in keep if k in e} for e in trainer.state.log_history if "reward" in e]
+
+    assert run(plain, "plain") == run(mixed, "mixed")
+
+
+def test_completions_table_carries_the_persona(tmp_path, tiny_tokenizer):
+    import pandas as pd
+
+    train = PersonaMixDataset(PROBLEMS, LOTTERY, persona_prob=1.0, seed=1)
+    trainer = _trainer(tmp_path, train, tiny_tokenizer, max_steps=1, log_completions=True)
+    trainer.train()
+    (table,) = (tmp_path / "completions").glob("*.parquet")
+    frame = pd.read_parquet(table)
+    assert set(frame["persona_id"]) <= set(LOTTERY.ids) and len(frame) == 4
+    assert {"extracted_answer", "verdict"} <= set(frame.columns)
+
+
+def test_stability_callback_logs_pss_before_during_and_after_training(tmp_path, tiny_tokenizer):
+    train = PersonaMixDataset(PROBLEMS, PersonaPool.builtin("train"), persona_prob=0.5)
+    trainer = _trainer(tmp_path, train, tiny_tokenizer, max_steps=3)
+    callback = PersonaStabilityCallback(
+        HELD_OUT, LOTTERY, trainer=trainer, every_n_steps=2, max_new_tokens=8, n_bootstrap=20,
+        output_dir=tmp_path / "stability",
+    )
+    trainer.add_callback(callback)
+    trainer.train()
+
+    assert [step for step, _ in callback.reports] == [0, 2, 3]  # before, every 2 steps, and the last step
+    logged = {e["step"]: e for e in trainer.state.log_history if "permix/pss" in e}
+    assert sorted(logged) == [0, 2, 3]
+    for step, report in callback.reports:
+        expected = stability_metrics(report)
+        assert {k: logged[step][k] for k in expected} == pytest.approx(expected)
+        assert set(report.persona_ids) == set(LOTTERY.ids) and report.n_items == 3
+        saved = json.loads((tmp_path / "stability" / f"stability-step{step}.json").read_text())
+        assert saved["pss"] == pytest.approx(report.pss)
+    assert trainer.model.training  # the evaluation gave the model back in training mode
+
+
+def test_stability_callback_without_trainer_still_records(tmp_path, tiny_tokenizer):
+    train = PersonaMixDataset(PROBLEMS, PersonaPool.builtin("train"), persona_prob=0.5)
+    trainer = _trainer(tmp_path, train, tiny_tokenizer, max_steps=1)
+    trainer.add_callback(PersonaStabilityCallback(HELD_OUT, LOTTERY, every_n_steps=0, max_new_tokens=4, n_bootstrap=10))
+    trainer.train()
+    assert [e["step"] for e in trainer.state.log_history if "permix/pss" in e] == [0, 1]
+
+
+def test_callback_refuses_sharded_models_and_bad_period():
+    with pytest.raises(ConfigError, match="ZeRO-3 or FSDP"):
+        _refuse_sharded_models(SimpleNamespace(fsdp="full_shard"), None)
+    with pytest.raises(ConfigError, match="every_n_steps must be 0"):
+        PersonaStabilityCallback(HELD_OUT, LOTTERY, every_n_steps=-1)

@@ -1,0 +1,148 @@
+"""Final-answer extraction: each rule and its source, golds, and bounded work on hostile input."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from permix_plugins.answers import LAST_NUMBER_CHARS, TAIL_CHARS, Extraction, extract_answer, extract_gold
+
+
+@pytest.mark.parametrize(
+    ("text", "answer", "source"),
+    [
+        # boxed
+        (r"so the total is \boxed{72}.", "72", "boxed"),
+        (r"\boxed{\frac{1}{2}}", r"\frac{1}{2}", "boxed"),
+        (r"\fbox{3}", "3", "boxed"),  # \fbox (math-verify misses it)
+        (r"so \boxed 5 done", "5", "boxed"),  # "\boxed 5" with a space
+        (r"\boxed{\text{B}}", r"\text{B}", "boxed"),  # MCQ letter
+        (r"\boxed{\{1,2\}}", r"\{1,2\}", "boxed"),  # escaped braces do not close the box
+        (r"I guessed \boxed{41} but it is \boxed{42}", "42", "boxed"),  # last box wins
+        (r"\boxed{41} or \boxed{42}", "41, 42", "boxed"),  # a hedge stays a hedge
+        (r"$\boxed{3}$ and $\boxed{5}$", "3, 5", "boxed"),  # an answer list
+        (r"Put it in \boxed{}. Then \boxed{9}", "9", "boxed"),  # empty box skipped
+        (r"The answer is 7. \boxed{9} is not", "9", "boxed"),  # a box beats a phrase
+        # hash
+        ("48+24 = 72\n#### 72", "72", "hash"),
+        ("#### 1,000\n", "1,000", "hash"),
+        ("#### 72.", "72", "hash"),
+        # phrase
+        ("The final answer is $\\frac{3}{4}$. I hope it is correct.", r"\frac{3}{4}", "phrase"),
+        ("Final Answer:\n\n**42**", "42", "phrase"),
+        ("**Final answer:** 17", "17", "phrase"),
+        ("Answer: (C)", "(C)", "phrase"),
+        ("the answer is 42 doubloons, matey", "42 doubloons", "phrase"),
+        ("The answer is that there are 42 apples in total.", "42", "phrase"),  # prose around a number
+        ("The answer is 3, since 3+0=3.", "3", "phrase"),
+        ("The answer is (1, 2).", "(1, 2)", "phrase"),
+        ("The answer is 3.5.", "3.5", "phrase"),
+        ("The answer is 1, 2, and 3.", "1, 2, and 3", "phrase"),
+        # answer tags
+        ("<answer>7</answer>", "7", "answer_tag"),  # math-verify misses it without spaces
+        ("<answer> \\frac{1}{2} </answer>", r"\frac{1}{2}", "answer_tag"),
+        ("<answer>So the answer is 8.</answer>", "8", "phrase"),
+        # last number
+        ("Arr matey, the treasure count be 42 doubloons!", "42", "last_number"),
+        ("so the probability is $\\frac{3}{4}$", r"\frac{3}{4}", "last_number"),
+        ("we get \u22125", "-5", "last_number"),  # unicode minus
+        ("x-5 = 0, so 5", "5", "last_number"),
+        ("It costs \\$1{,}000.", "1,000", "last_number"),
+        ("That's 25% of it.", "25%", "last_number"),
+        ("the ratio is 3/4 overall", "3/4", "last_number"),
+        # none
+        ("I do not know.", None, "none"),
+        ("", None, "none"),
+        (r"The answer is \boxed{4", None, "none"),  # an unclosed box is a botched answer, not "4"
+    ],
+)
+def test_rules_and_sources(text, answer, source):
+    assert extract_answer(text) == Extraction(answer, source)
+
+
+def test_think_blocks():
+    assert extract_answer(r"<think>maybe \boxed{3}</think>So \boxed{4}.") == Extraction("4", "boxed")
+    # nothing after the reasoning, and a reasoning that never finished: no answer
+    assert extract_answer("<think>3*4 = 12, so 12</think>") == Extraction(None, "none")
+    assert extract_answer("<think>still working on 3*4 = 12") == Extraction(None, "none")
+    # the chat template opened <think> in the prompt
+    assert extract_answer("</think>42") == Extraction("42", "last_number")
+
+
+def test_non_text_completions_have_no_answer():
+    for value in (None, 42, b"\\boxed{1}", ["\\boxed{1}"]):
+        assert extract_answer(value) == Extraction(None, "none")
+
+
+def test_null_bytes_are_ignored():
+    assert extract_answer("\x00" * 100 + r"\boxed{7}" + "\x00") == Extraction("7", "boxed")
+    assert extract_answer("4\x002") == Extraction("42", "last_number")
+
+
+def test_last_number_only_near_the_end():
+    text = "The count is 42. " + "Then we rest and sing songs of the sea. " * (LAST_NUMBER_CHARS // 30)
+    assert extract_answer(text) == Extraction(None, "none")
+
+
+def test_only_the_tail_is_scanned():
+    early_box = r"\boxed{1}" + "x" * (TAIL_CHARS + 10)
+    assert extract_answer(early_box).answer is None
+    assert extract_answer("y" * 200_000 + r"\boxed{9}") == Extraction("9", "boxed")
+
+
+def test_tail_starting_inside_a_box_is_sane():
+    text = r"\boxed{" + "1" * TAIL_CHARS + r"} so the answer is \boxed{5}"
+    assert extract_answer(text) == Extraction("5", "boxed")
+    cut_open = r"\boxed{" + "z" * (TAIL_CHARS - 3) + "}} done"  # the tail starts mid-box: stray "}" ignored
+    assert extract_answer(cut_open) == Extraction(None, "none")
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "\\boxed{" * 40_000,
+        "{" * 200_000,
+        "}" * 200_000,
+        "\\" * 200_000,
+        "$" * 200_000,
+        "the answer is " * 20_000,
+        "#### " * 40_000,
+        "<answer>" * 20_000,
+        "1" * 200_000,
+        "1," * 100_000,
+        "\\boxed " * 30_000,
+        "\\boxed{\\frac{1}{" * 10_000,
+    ],
+    ids=lambda s: repr(s[:10]),
+)
+def test_work_is_bounded_on_hostile_input(hostile):
+    start = time.perf_counter()
+    extract_answer(hostile)
+    assert time.perf_counter() - start < 0.5
+
+
+@pytest.mark.parametrize(
+    ("gold", "answer"),
+    [
+        ("72", "72"),
+        (72, "72"),
+        (0.5, "0.5"),
+        (r"\frac{1}{3}", r"\frac{1}{3}"),
+        (r"\boxed{\frac{1}{3}}", r"\frac{1}{3}"),
+        ("Natalia sold 48/2 = <<48/2=24>>24 clips.\n#### 72", "72"),
+        (r"We have $x^2=4$, so $x=\pm 2$. Since $x>0$, the answer is $\boxed{2}$.", "2"),
+        ("The answer is 12.", "12"),
+        ("(1, 2)", "(1, 2)"),
+        ("\u22123", "-3"),
+        ("", None),
+        ("   ", None),
+        (None, None),
+        (True, None),
+        (["72"], None),
+        (r"\boxed{}", None),  # a box without content: the answer is missing
+        ("We compare the coefficients term by term. " * 10, None),  # a long solution with no final answer
+    ],
+)
+def test_extract_gold(gold, answer):
+    assert extract_gold(gold) == answer

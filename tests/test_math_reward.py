@@ -1,0 +1,206 @@
+"""Reward entry points: TRL's calling convention (sync and async), verl's compute_score (single and batch), score."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import pickle
+import threading
+
+import pytest
+
+from permix_plugins import verifier as verifier_module
+from permix_plugins.errors import ConfigError
+from permix_plugins.math import (
+    VERL_KEYS,
+    accuracy_reward,
+    accuracy_reward_async,
+    completion_text,
+    compute_score,
+    compute_score_batch,
+    score,
+)
+
+TOWER = r"\boxed{\dfrac{5^{(5^{(5^{(5^5)})}-4)}-5}{16}}"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def default_verifier():
+    configured = verifier_module.configure(timeout_s=1.5, workers=1)
+    configured.warm_up()
+    yield configured
+    verifier_module.configure()  # back to the environment's settings (workers start lazily)
+    configured.close()
+
+
+def conversational(*texts: str) -> list[list[dict[str, str]]]:
+    return [[{"role": "assistant", "content": text}] for text in texts]
+
+
+def test_standard_and_conversational_completions():
+    texts = [r"so \boxed{72}", "#### 71", "no idea", r"\boxed{\frac{\sqrt{3}}{2}}"]
+    golds = ["72", "72", "72", r"\frac{1}{2}\sqrt{3}"]
+    assert accuracy_reward(texts, answer=golds) == [1.0, 0.0, 0.0, 1.0]
+    assert accuracy_reward(conversational(*texts), answer=golds) == [1.0, 0.0, 0.0, 1.0]
+
+
+def test_completion_text_forms():
+    assert completion_text("x") == "x"
+    assert completion_text([{"role": "assistant", "content": "a"}]) == "a"
+    assert completion_text([{"role": "assistant", "content": "tool call"}, {"role": "tool", "content": "5"},
+                            {"role": "assistant", "content": "final"}]) == "final"  # fmt: skip
+    assert completion_text({"content": "d"}) == "d"
+    assert (
+        completion_text(
+            [{"role": "assistant", "content": [{"type": "text", "text": "4"}, {"type": "image"}]}]
+        )
+        == "4"
+    )
+    assert completion_text(None) is None
+    assert completion_text([]) is None
+
+
+def test_answer_column_wins_over_solution():
+    completions = [r"\boxed{5}"]
+    assert accuracy_reward(completions, answer=["5"], solution=["6"]) == [1.0]
+    assert accuracy_reward(completions, solution=[r"Since $2+3=5$, the answer is $\boxed{5}$."]) == [1.0]
+
+
+def test_bad_gold_is_none():
+    assert accuracy_reward([r"\boxed{1}", r"\boxed{1}"], answer=["", "1"]) == [None, 1.0]
+
+
+def test_missing_gold_column_is_a_config_error():
+    with pytest.raises(ConfigError, match=r"`answer` or `solution`.*\['problem'\]"):
+        accuracy_reward(["1"], problem=["1+0"])
+
+
+def test_length_mismatch_is_a_config_error():
+    with pytest.raises(ConfigError, match="got 2 completions but 1 gold answers"):
+        accuracy_reward(["1", "2"], answer=["1"])
+
+
+def test_per_persona_metrics_and_extra_columns():
+    metrics: list[tuple[str, float]] = []
+    columns: dict[str, list] = {}
+    rewards = accuracy_reward(
+        ["#### 3", "no idea", r"\boxed{4}", "Arr, 'tis 3 doubloons", "#### 3"],
+        answer=["3", "3", "3", "3", ""],
+        persona_id=["pirate", "pirate", "teacher", "pirate", "teacher"],
+        log_metric=lambda name, value: metrics.append((name, value)),
+        log_extra=lambda column, values: columns.__setitem__(column, values),
+    )
+    assert rewards == [1.0, 0.0, 0.0, 1.0, None]
+    assert metrics == [
+        ("persona/pirate/accuracy", 2 / 3),
+        ("persona/pirate/no_answer", 1 / 3),
+        ("persona/teacher/accuracy", 0.0),  # the bad-gold row is not counted in accuracy...
+        ("persona/teacher/no_answer", 0.0),  # ...but is a completion of that persona
+    ]
+    assert columns == {
+        "extracted_answer": ["3", "", "4", "3", "3"],
+        "verdict": ["match", "no_answer", "mismatch", "match", "bad_gold"],
+        "persona_id": ["pirate", "pirate", "teacher", "pirate", "teacher"],
+    }
+
+
+def test_no_persona_metrics_without_persona_column():
+    metrics: list = []
+    accuracy_reward(["1"], answer=["1"], log_metric=lambda *a: metrics.append(a))
+    assert metrics == []
+
+
+def test_called_exactly_like_grpo_trainer():
+    """`GRPOTrainer._calculate_rewards` (trl 1.16.0) passes everything by keyword, plus every dataset column."""
+    completions = conversational(r"\boxed{2}", r"\boxed{3}")
+    reward_kwargs = {
+        "answer": ["2", "2"],
+        "persona_id": ["none", "none"],
+        "question": ["1+1?", "1+1?"],  # any other dataset column
+        "trainer_state": object(),
+        "log_extra": lambda column, values: None,
+        "log_metric": lambda name, value: None,
+    }
+    out = accuracy_reward(
+        prompts=[[], []], completions=completions, completion_ids=[[1], [2]], **reward_kwargs
+    )
+    assert out == [1.0, 0.0]
+    assert asyncio.run(
+        accuracy_reward_async(
+            prompts=[[], []], completions=completions, completion_ids=[[1], [2]], **reward_kwargs
+        )
+    ) == [1.0, 0.0]
+
+
+def test_names_pickling_and_async_detection():
+    assert accuracy_reward.__name__ == "accuracy_reward"
+    assert accuracy_reward_async.__name__ == "accuracy_reward_async"
+    for fn in (accuracy_reward, accuracy_reward_async, compute_score, compute_score_batch, score):
+        restored = pickle.loads(pickle.dumps(fn))
+        assert restored is fn and restored.__name__ == fn.__name__
+    assert inspect.iscoroutinefunction(accuracy_reward_async)
+    assert not inspect.iscoroutinefunction(accuracy_reward)
+
+
+def test_async_twin_gives_the_same_list():
+    completions = [r"\boxed{(x+1)^2}", "#### 1", "nothing"]
+    golds = ["x^2+2x+1", "2", "1"]
+    assert asyncio.run(accuracy_reward_async(completions, answer=golds)) == accuracy_reward(
+        completions, answer=golds
+    )
+
+
+def test_reward_from_a_worker_thread():
+    out: list = []
+    thread = threading.Thread(
+        target=lambda: out.append(accuracy_reward([r"\boxed{(x+1)^2}"], answer=["x^2+2x+1"]))
+    )
+    thread.start()
+    thread.join(30)
+    assert out == [[1.0]]
+
+
+def test_compute_score_has_the_same_float_keys_for_every_outcome():
+    cases = {
+        "match": ("72", r"\boxed{72}"),
+        "mismatch": ("72", r"\boxed{71}"),
+        "no_answer": ("72", "I cannot say"),
+        "bad_gold": ("", r"\boxed{72}"),
+        "timeout": ("1", TOWER),
+    }
+    results = {}
+    for outcome, (gold, completion) in cases.items():
+        result = compute_score(
+            data_source="permix/pirate", solution_str=completion, ground_truth=gold, extra_info={}
+        )
+        assert tuple(result) == VERL_KEYS
+        assert all(type(value) is float for value in result.values())
+        results[outcome] = result
+    assert results["match"]["score"] == results["match"]["acc"] == 1.0
+    assert results["mismatch"]["score"] == 0.0
+    assert results["no_answer"]["no_answer"] == 1.0
+    assert results["bad_gold"]["score"] == 0.0 and results["bad_gold"]["bad_gold"] == 1.0
+    assert results["timeout"]["timeout"] == 1.0 and results["timeout"]["score"] == 0.0
+
+
+def test_compute_score_accepts_extra_keywords():
+    result = compute_score("src", "#### 5", 5, None, reward_router_address=None, num_turns=1)
+    assert result["score"] == 1.0
+
+
+def test_compute_score_batch_matches_single_calls():
+    """Called like verl's legacy `batch` reward manager: keywords, plus `reward_kwargs`."""
+    solutions = [r"\boxed{72}", "#### 1", r"\boxed{(x+1)^2}", "pass"]
+    truths = ["72", "2", "x^2+2x+1", "3"]
+    batch = compute_score_batch(
+        data_sources=["a"] * 4, solution_strs=solutions, ground_truths=truths, extra_infos=[{}] * 4, extra=1
+    )
+    assert batch == [compute_score("a", s, t) for s, t in zip(solutions, truths)]
+    with pytest.raises(ConfigError):
+        compute_score_batch(["a"], ["1", "2"], ["1"])
+
+
+def test_plain_score():
+    assert score("1,000", "The total is $1000.") == 1.0
+    assert score("1000", "The total is $999.") == 0.0
+    assert score("", r"\boxed{1}") == 0.0

@@ -1,0 +1,420 @@
+"""MathVerifier: the golden table, the exact fast path, worker isolation, and verdicts under stress in every context."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import multiprocessing
+import os
+import pickle
+import resource
+import signal
+import sys
+import threading
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+from golden_cases import CASES, Case
+
+import permix_plugins.verifier as verifier_module
+from permix_plugins.errors import ConfigError
+from permix_plugins.verifier import MathVerifier, Verdict, _exact_value, configure, fast_match
+
+TIMEOUT_S = 2.0
+SLOW = ("x^2+2x+1", r"\boxed{(x+1)^2}")  # needs math-verify (not decidable by the fast path)
+TOWER = r"\boxed{\dfrac{5^{(5^{(5^{(5^5)})}-4)}-5}{16}}"  # math-verify hangs on it (Math-Verify #65)
+
+
+@pytest.fixture(scope="module")
+def verifier():
+    with MathVerifier(timeout_s=TIMEOUT_S, workers=2) as warm:
+        assert warm.warm_up() == 2
+        yield warm
+
+
+# --- the golden table ----------------------------------------------------------------------------------------------
+
+
+def test_golden_table_covers_the_issue():
+    assert len(CASES) >= 150
+    categories = {case.category for case in CASES}
+    assert {"integer", "negative", "decimal", "fraction", "radical", "pi", "interval", "tuple", "set", "text",
+            "choice", "percent", "unit", "thousands", "hash", "persona", "boxes", "near_miss"} <= categories  # fmt: skip
+    assert all(case.note for case in CASES if case.ours_differs), (
+        "every deviation from the truth is explained"
+    )
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_golden_case(verifier, case: Case):
+    verdict = verifier.verify(case.gold, case.completion)
+    assert verdict.correct == case.expected, (verdict, case.note)
+    if case.reason is not None:
+        assert verdict.reason == case.reason
+    assert verdict.reason not in ("timeout", "error")
+
+
+def test_math_verify_wrong_flags():
+    """Re-derive `math_verify_wrong`: raw math-verify (default configs, bare golds in $…$) against the truth."""
+    logging.getLogger("math_verify").setLevel(logging.CRITICAL)
+    from math_verify import parse, verify
+
+    for case in CASES:
+        if case.truth is None:
+            continue
+        gold = case.gold
+        if isinstance(gold, str) and not any(marker in gold for marker in ("$", "\\boxed", "####")):
+            gold = f"${gold}$"
+        raw = bool(verify(parse(str(gold), parsing_timeout=None), parse(case.completion, parsing_timeout=None),
+                          timeout_seconds=None))  # fmt: skip
+        assert (raw != case.truth) == case.math_verify_wrong, case
+
+
+# --- the fast path ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("gold", "pred", "expected"),
+    [
+        ("72", "72.0", True),
+        ("1000", r"\$1{,}000", True),
+        ("1000", "1 000", True),  # spaces removed for identity
+        ("1,2", "12", None),  # not a thousands separator: math-verify decides
+        ("0.25", r"25\%", True),
+        ("25", "25 percent", True),
+        ("0.4", r"4\%", False),
+        (r"25\%", r"0.25\%", False),  # both percent: the numbers compare
+        ("5000000", r"5\text{ million}", True),
+        ("24", "2 dozen", True),
+        ("5", r"5\text{ million}", False),
+        ("5", "5 apples", True),
+        ("2", "2 pi", None),  # not a unit
+        (r"\frac{7}{2}", r"3\frac{1}{2}", True),  # mixed number
+        (r"\frac{1}{2^{99}}", r"\frac{1}{2^{98}}", False),
+        (r"\frac{1}{2004!}", r"\frac{1}{2006!}", False),
+        ("-4", "-2^2", True),  # precedence: -(2^2)
+        ("0.5", "2^-1", True),
+        ("5", "x = 5", True),  # an assignment in the prediction
+        ("x = 5", "5", None),  # ... but not in the gold (math-verify's asymmetry)
+        ("B", "(B) 42", True),
+        ("B", "b", True),
+        ("B", "C", False),
+        ("Monday", "monday", True),
+        ("Monday", "Tuesday", False),
+        (r"2\sqrt{2}", r"\sqrt8", True),  # surds are exact: square-free radicands
+        (r"\frac{\sqrt{3}}{2}", r"\frac{1}{2}\sqrt{3}", True),
+        (r"2+\sqrt{3}", r"\sqrt{3}+2", True),
+        (r"\sqrt{2}", "1.414", False),
+        (r"\frac{\pi}{3}", r"\frac13\pi", True),  # pi is a basis element, not 3.14159...
+        (r"\pi", "3.14", False),
+        (r"\sqrt[3]{2}", r"2^{1/3}", None),
+        ("2^{10^8}", "3^{10^8}", None),  # too big to evaluate here: math-verify (in a worker) decides
+        ("1", "1/0", None),
+        ("", "1", None),
+    ],
+)
+def test_fast_match(gold, pred, expected):
+    assert fast_match(gold, pred) is expected
+
+
+def test_exact_values():
+    assert _exact_value(r"-\$1{,}000.") == ({(1, 0): Fraction(-1000)}, False)
+    assert _exact_value(r"12.5\%") == ({(1, 0): Fraction(25, 2)}, True)
+    sqrt12 = _exact_value(r"\frac{\sqrt{12}}{3}\pi^2")  # sqrt 12 = 2 sqrt 3
+    assert sqrt12 == ({(3, 2): Fraction(2, 3)}, False)
+    assert _exact_value(r"\frac{1}{\sqrt{2}}") == ({(2, 0): Fraction(1, 2)}, False)
+    assert _exact_value(r"(1+\sqrt{2})^2") == ({(1, 0): Fraction(3), (2, 0): Fraction(2)}, False)
+    for undecided in (
+        r"\sqrt[3]{2}",
+        r"\frac{1}{1+\sqrt{2}}",
+        r"\sqrt{-1}",
+        r"\sqrt{\pi}",
+        "x+1",
+        r"1/2\sqrt{3}",
+        "e^2",
+    ):
+        assert _exact_value(undecided) is None, undecided
+
+
+def test_exact_value_bounds_are_cheap():
+    nested = "1+\\frac{1}{" * 200 + "1" + "}" * 200  # a 200-level continued fraction: exact, no recursion
+    start = time.perf_counter()
+    value = _exact_value(nested)
+    assert value == ({(1, 0): Fraction(fib(202), fib(201))}, False)
+    for huge in ("2^{10^8}", "10^{10^{10}}", "9^{9^{9^{9}}}", "99999!", "(2^{60000})^{60000}", "2" * 5000 + "^{99}",
+                 r"\sqrt{" + "9" * 30 + "}", r"\pi^{100}", "(1+\\sqrt{2})^{100}"):  # fmt: skip
+        assert _exact_value(huge) is None, huge
+    assert time.perf_counter() - start < 0.5
+
+
+def fib(n: int) -> int:
+    a, b = 0, 1
+    for _ in range(n):
+        a, b = b, a + b
+    return a
+
+
+# --- behaviour of the verifier ---------------------------------------------------------------------------------------
+
+
+def test_verdict_fields(verifier):
+    assert verifier.verify("72", r"so \boxed{72}") == Verdict(True, "match", "72", "boxed")
+    assert verifier.verify("72", "#### 71") == Verdict(False, "mismatch", "71", "hash")
+    assert verifier.verify("72", "no idea") == Verdict(False, "no_answer", None, "none")
+    assert verifier.verify("", r"\boxed{72}") == Verdict(None, "bad_gold", "72", "boxed")
+    assert verifier.verify(*SLOW) == Verdict(True, "match", "(x+1)^2", "boxed")
+
+
+def test_never_raises_on_odd_inputs(verifier):
+    odd = [None, 42, b"\\boxed{1}", {"content": 1}, ["x"], "\x00", "\ud800"]
+    for verdict in verifier.verify_batch(["1"] * len(odd), odd):
+        assert verdict.reason == "no_answer"
+    assert verifier.verify(["1"], "1").reason == "bad_gold"
+
+
+def test_batch_equals_single_and_runs_duplicates_once(verifier):
+    golds = [SLOW[0], "3", "[1,2)", SLOW[0], SLOW[0]]
+    completions = [SLOW[1], "#### 3", r"\boxed{(1,2]}", SLOW[1], SLOW[1]]
+    before = verifier.stats().get("math_verify", 0)
+    batch = verifier.verify_batch(golds, completions)
+    assert verifier.stats()["math_verify"] - before == 2  # the polynomial once, the interval once
+    assert batch == [verifier.verify(g, c) for g, c in zip(golds, completions)]
+
+
+def test_batch_length_mismatch_is_a_config_error(verifier):
+    with pytest.raises(ConfigError, match="2 golds but 1 completions"):
+        verifier.verify_batch(["1", "2"], ["1"])
+
+
+def test_stuck_worker_is_killed_and_replaced(verifier):
+    killed = verifier.stats()["workers_killed"]
+    start = time.monotonic()
+    verdict = verifier.verify("1", TOWER)
+    assert verdict == Verdict(False, "timeout", TOWER[len(r"\boxed{") : -1], "boxed")
+    assert time.monotonic() - start < TIMEOUT_S + 1
+    assert verifier.stats()["workers_killed"] == killed + 1
+    assert verifier.verify(*SLOW).reason == "match"  # the next call still works
+
+
+def test_worker_killed_mid_job_scores_error_and_is_replaced(verifier):
+    verifier.warm_up()
+    pids = worker_pids(verifier)
+    result: list[Verdict] = []
+    thread = threading.Thread(target=lambda: result.append(verifier.verify("2", TOWER)))
+    thread.start()
+    busy: list[int] = []
+    for _ in range(40):  # the worker that took the job is checked out of the idle list
+        time.sleep(0.05)
+        busy = sorted(set(pids) - set(worker_pids(verifier)))
+        if busy:
+            break
+    assert busy, "one worker should be busy with the tower"
+    os.kill(busy[0], signal.SIGKILL)
+    thread.join(TIMEOUT_S + 5)
+    assert result[0].reason == "error"
+    assert verifier.verify(*SLOW).reason == "match"
+
+
+def test_worker_dead_while_idle_is_replaced(verifier):
+    verifier.warm_up()
+    for pid in worker_pids(verifier):
+        os.kill(pid, signal.SIGKILL)
+    time.sleep(0.2)
+    assert verifier.verify(*SLOW).reason == "match"
+
+
+def test_memory_cap():
+    with MathVerifier(timeout_s=TIMEOUT_S, workers=1, memory_mb=512) as capped:
+        capped.warm_up()
+        (pid,) = worker_pids(capped)
+        limits = Path(f"/proc/{pid}/limits").read_text()
+        assert any(
+            line.startswith("Max address space") and "536870912" in line for line in limits.splitlines()
+        )
+        parent_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        verdict = capped.verify("1", r"\boxed{2^{2^{36}}}")  # 8 GiB integer: stopped by the cap or the clock
+        assert verdict.reason in ("error", "timeout")
+        grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - parent_peak
+        assert grown_kib < 100_000  # the parent is unaffected
+        assert capped.verify(*SLOW).reason == "match"
+
+
+def test_workers_that_cannot_start_give_errors_not_hangs(monkeypatch, caplog):
+    monkeypatch.setattr(verifier_module, "_WORKER_BOOT", "raise SystemExit(3)")
+    with MathVerifier(timeout_s=TIMEOUT_S, workers=1, startup_timeout_s=10) as broken:
+        start = time.monotonic()
+        assert [v.reason for v in broken.verify_batch([SLOW[0], "1"], [SLOW[1], "1"])] == ["error", "match"]
+        assert broken.verify(*SLOW).reason == "error"
+        assert time.monotonic() - start < 10
+    assert "cannot start" in caplog.text
+
+
+def test_pickle_round_trip(verifier):
+    copy = pickle.loads(pickle.dumps(verifier))
+    assert repr(copy) == repr(verifier)
+    with copy:
+        assert copy.verify(*SLOW).reason == "match"
+
+
+def test_config_errors_say_what_is_accepted(monkeypatch):
+    with pytest.raises(ConfigError, match="timeout_s must be a number of seconds > 0"):
+        MathVerifier(timeout_s=0)
+    with pytest.raises(ConfigError, match="workers must be an integer >= 1"):
+        MathVerifier(workers=0)
+    with pytest.raises(ConfigError, match="memory_mb must be 0"):
+        MathVerifier(memory_mb=10)
+    monkeypatch.setenv("PERMIX_VERIFY_TIMEOUT", "soon")
+    with pytest.raises(ConfigError, match="PERMIX_VERIFY_TIMEOUT='soon'"):
+        configure()
+
+
+def test_configure_reads_the_environment(monkeypatch):
+    monkeypatch.setenv("PERMIX_VERIFY_TIMEOUT", "3.5")
+    monkeypatch.setenv("PERMIX_VERIFY_WORKERS", "1")
+    monkeypatch.setenv("PERMIX_VERIFY_MEMORY_MB", "0")
+    try:
+        configured = configure(workers=2)
+        assert (configured.timeout_s, configured.workers, configured.memory_mb) == (3.5, 2, 0)
+        assert verifier_module.default_verifier() is configured
+    finally:
+        monkeypatch.delenv("PERMIX_VERIFY_TIMEOUT")
+        monkeypatch.delenv("PERMIX_VERIFY_WORKERS")
+        monkeypatch.delenv("PERMIX_VERIFY_MEMORY_MB")
+        configure()
+
+
+def test_core_imports_no_framework():
+    code = "import permix_plugins.math, sys; print(sorted(m for m in ('torch','trl','verl','ray','transformers') if m in sys.modules))"
+    out = subprocess_output(code)
+    assert out.strip() == "[]"
+
+
+# --- stress: pathological inputs in every calling context -----------------------------------------------------------
+
+NESTED = r"\boxed{" + "1+\\frac{1}{" * 200 + "1" + "}" * 200 + "}"
+STRESS = [
+    # (name, gold, completion, expected reason); hangs are spaced out so that a replacement worker has time to warm
+    ("power tower", "1", TOWER, "timeout"),
+    ("200k chars", "42", "Let me think. " * 15_000 + r"\boxed{42}", "match"),
+    ("200k chars, no answer", "42", "x" * 200_000, "no_answer"),
+    ("200-level nested fraction", "1", NESTED, "mismatch"),
+    ("unbalanced braces", "3", r"}}}\boxed{3}{{{", "match"),
+    ("unclosed box", "3", r"The answer is \boxed{\frac{1}{2}", "no_answer"),
+    ("null bytes", "7", "\x00" * 1000 + r"\boxed{7}" + "\x00", "match"),
+    ("empty completion", "7", "", "no_answer"),
+    ("empty gold", "", r"\boxed{7}", "bad_gold"),
+    ("10k-digit number", "9", r"\boxed{" + "9" * 10_000 + "}", "mismatch"),
+    ("brace flood", "1", "{" * 200_000, "no_answer"),
+    ("2^{10^8}", "3^{10^8}", r"\boxed{2^{10^8}}", "timeout"),
+    ("radical after the hangs", *SLOW, "match"),
+]
+
+
+def run_stress(timeout_s: float) -> list[tuple[str, bool | None, str, float]]:
+    """Run STRESS through a fresh verifier (start-up excluded); (name, correct, reason, seconds) per input."""
+    with MathVerifier(timeout_s=timeout_s, workers=2) as fresh:
+        fresh.warm_up()
+        rows = []
+        for name, gold, completion, _ in STRESS:
+            start = time.monotonic()
+            verdict = fresh.verify(gold, completion)
+            rows.append((name, verdict.correct, verdict.reason, time.monotonic() - start))
+    return rows
+
+
+def in_thread(timeout_s: float) -> list:
+    out: list = []
+    thread = threading.Thread(target=lambda: out.extend(run_stress(timeout_s)))
+    thread.start()
+    thread.join(120)
+    return out
+
+
+def in_asyncio(timeout_s: float) -> list:
+    async def main() -> list:
+        return await asyncio.to_thread(run_stress, timeout_s)
+
+    return asyncio.run(main())
+
+
+def in_spawned_process(timeout_s: float) -> list:
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
+        return pool.submit(run_stress, timeout_s).result(timeout=180)
+
+
+@pytest.fixture(scope="module")
+def main_thread_rows():
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rows = run_stress(TIMEOUT_S)
+    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak
+    return rows, grown_kib
+
+
+def check_rows(rows: list) -> None:
+    assert [(name, reason) for name, _, reason, _ in rows] == [
+        (name, reason) for name, _, _, reason in STRESS
+    ]
+    for name, _, _, seconds in rows:
+        assert seconds < TIMEOUT_S + 1, f"{name} took {seconds:.2f}s"
+
+
+def test_stress_main_thread(main_thread_rows):
+    rows, grown_kib = main_thread_rows
+    check_rows(rows)
+    assert grown_kib < 150_000  # bounded memory in the caller's process
+
+
+@pytest.mark.parametrize("context", [in_thread, in_asyncio, in_spawned_process], ids=lambda f: f.__name__)
+def test_stress_same_verdicts_in_every_context(context, main_thread_rows):
+    rows = context(TIMEOUT_S)
+    check_rows(rows)
+    assert [r[:3] for r in rows] == [r[:3] for r in main_thread_rows[0]]
+
+
+@pytest.fixture(scope="module")
+def ray_session():
+    ray = pytest.importorskip("ray")
+    repo, tests = str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)
+    ray.init(
+        num_cpus=1,
+        include_dashboard=False,
+        log_to_driver=False,
+        runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join([repo, tests]), "HF_HUB_OFFLINE": "1"}},
+    )
+    yield ray
+    ray.shutdown()
+
+
+def test_stress_in_a_ray_actor(ray_session, main_thread_rows):
+    ray = ray_session
+
+    # a threaded actor: methods run off the main thread, as in verl's reward workers
+    @ray.remote(max_concurrency=2)
+    class Scorer:
+        def stress(self, timeout_s: float) -> list:
+            return run_stress(timeout_s)
+
+    rows = ray.get(Scorer.remote().stress.remote(TIMEOUT_S), timeout=180)
+    check_rows(rows)
+    assert [r[:3] for r in rows] == [r[:3] for r in main_thread_rows[0]]
+
+
+# --- helpers ---------------------------------------------------------------------------------------------------------
+
+
+def worker_pids(v: MathVerifier) -> list[int]:
+    pool = v._pool
+    return [] if pool is None else [w.proc.pid for w in pool._idle]
+
+
+def subprocess_output(code: str) -> str:
+    import subprocess
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    ).stdout
