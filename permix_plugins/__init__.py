@@ -38,6 +38,8 @@ _EXPORTS: dict[str, str] = {
     "Verdict": "permix_plugins.verifier",
     "StabilityReport": "permix_plugins.stability",
     "evaluate": "permix_plugins.evaluation.runner",
+    "FidelityReport": "permix_plugins.fidelity.report",
+    "evaluate_fidelity": "permix_plugins.fidelity.runner",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
@@ -60,6 +62,8 @@ if TYPE_CHECKING:
     from permix_plugins.answers import Extraction, extract_answer, extract_gold
     from permix_plugins.errors import ConfigError, GenerationError, MissingDependencyError, PermixError, PersonaFileError
     from permix_plugins.evaluation.runner import evaluate
+    from permix_plugins.fidelity.report import FidelityReport
+    from permix_plugins.fidelity.runner import evaluate_fidelity
     from permix_plugins.mixing import MixConfig, PersonaMixDataset, assign_persona, read_mix_config
     from permix_plugins.personas import NO_PERSONA_ID, Persona, PersonaPool
     from permix_plugins.problems import load_problems, normalize_problems, synthetic_problems

@@ -56,7 +56,7 @@ _PHRASE_RE = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _SENTENCE_END_RE = re.compile(
-    r"[.!?;](?=\s|$)|,\s+(?!(?:and|or)\b)[A-Za-z]{2,}|\s(?:because|since|which)\b", re.IGNORECASE
+    r"[.!?;]+(?=\s|$)|,\s+(?!(?:and|or)\b)[A-Za-z]{2,}|\s(?:because|since|which)\b", re.IGNORECASE
 )
 _NUMBER_RE = re.compile(
     r"(?<![\w.])-?(?:\\[dt]?frac\{-?\d+\}\{\d+\}"  # \frac{3}{4}

@@ -184,15 +184,16 @@ def _add_export_openrlhf(targets: argparse._SubParsersAction) -> None:
     p = targets.add_parser(
         "openrlhf",
         help="JSONL prompts for OpenRLHF (--data.prompt_dataset, or --eval.dataset with --every-persona)",
-        description="Write rows {input: chat messages, label: JSON {answer, persona_id}, datasource: persona id} for "
-        "`openrlhf.cli.train_ppo_ray --data.input_key input --data.label_key label --data.apply_chat_template`. "
-        "With --every-persona (an eval file) each problem appears under every persona of the pool plus the "
-        "no-persona prompt, so OpenRLHF reports eval_<persona>_pass1 over the same problems.",
+        description="Write rows {input: chat messages, label: JSON {answer, persona_id}, datasource: persona "
+        "id} for `openrlhf.cli.train_ppo_ray --data.input_key input --data.label_key label "
+        "--data.apply_chat_template`. With --every-persona (an eval file) each problem appears under every "
+        "persona of the pool and with none, so OpenRLHF reports eval_<persona>_pass1 over the same problems.",
     )
     _add_export_options(p)
-    p.add_argument("--split", default="train", help="problem split (default train; test for an eval file)")
+    p.add_argument("--split", default="train",
+                   help="problem split (default train; test for an eval file; a local file is used whole)")
     p.add_argument("--every-persona", action="store_true",
-                   help="every problem under every persona (+ none), for --eval.dataset; ignores --persona-prob")
+                   help="every problem under every persona and none (for --eval.dataset); no --persona-prob")
     p.add_argument("--instruction", help="text after each problem (default: reason step by step, \\boxed{} "
                    "answer; '' for none)")
     p.add_argument("--out", required=True, help="output file (.jsonl)")
@@ -254,7 +255,9 @@ def _add_export_verl(targets: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="data", help="output directory (default data/)")
     p.add_argument("--test-problems", help="source of test.parquet (default: the test split of --problems)")
     p.add_argument("--test-personas", help="persona pool of test.parquet (default: --personas)")
-    p.add_argument("--test-persona-prob", type=float, help="persona share of test.parquet (default: --persona-prob)")
+    p.add_argument(
+        "--test-persona-prob", type=float, help="persona share of test.parquet (default: --persona-prob)"
+    )
     p.add_argument("--test-every-persona", action="store_true",
                    help="every test problem once under every persona of the test pool (per-persona accuracy on "
                    "the same questions); ignores --test-persona-prob")  # fmt: skip
@@ -302,22 +305,46 @@ def _add_verl_overrides(sub: argparse._SubParsersAction) -> None:
         "(reward.custom_reward_function.*) and the reward manager. Append them to your main_ppo command, "
         "e.g. python -m verl.trainer.main_ppo $(permix verl-overrides) ...",
     )
-    p.add_argument("--personas", default="train", help="persona pool: lottery, train, eval, or a persona file")
-    p.add_argument("--persona-prob", type=float, default=0.5, help="share of prompts that get a persona (0..1)")
+    p.add_argument(
+        "--personas", default="train", help="persona pool: lottery, train, eval, or a persona file"
+    )
+    p.add_argument(
+        "--persona-prob", type=float, default=0.5, help="share of prompts that get a persona (0..1)"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the persona assignment")
-    p.add_argument("--placement", default="system", choices=["system", "user_prefix"], help="where the persona goes")
-    p.add_argument("--epochs", type=int, default=1,
-                   help="copies of the data with fresh persona draws (divide trainer.total_epochs by it)")
-    p.add_argument("--data-source", default="persona", choices=["persona", "source_persona", "source"],
-                   help="what data_source becomes: permix/<id> (default), <source>/permix/<id>, or unchanged")
+    p.add_argument(
+        "--placement", default="system", choices=["system", "user_prefix"], help="where the persona goes"
+    )
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=1,
+        help="copies of the data with fresh persona draws (divide trainer.total_epochs by it)",
+    )
+    p.add_argument(
+        "--data-source",
+        default="persona",
+        choices=["persona", "source_persona", "source"],
+        help="what data_source becomes: permix/<id> (default), <source>/permix/<id>, or unchanged",
+    )
     p.add_argument("--val-personas", help="persona pool for data.val_files (default: --personas)")
-    p.add_argument("--val-persona-prob", type=float, help="persona share for data.val_files (default: --persona-prob)")
-    p.add_argument("--val-every-persona", action="store_true",
-                   help="validation rows once under every persona of the validation pool")
-    p.add_argument("--static", action="store_true",
-                   help="data from `permix export verl`: print only the reward lines")
-    p.add_argument("--reward-manager", default="naive", choices=["naive", "dapo", "remote"],
-                   help="verl reward-loop manager (default naive: permix's verifier isolates math-verify itself)")
+    p.add_argument(
+        "--val-persona-prob", type=float, help="persona share for data.val_files (default: --persona-prob)"
+    )
+    p.add_argument(
+        "--val-every-persona",
+        action="store_true",
+        help="validation rows once under every persona of the validation pool",
+    )
+    p.add_argument(
+        "--static", action="store_true", help="data from `permix export verl`: print only the reward lines"
+    )
+    p.add_argument(
+        "--reward-manager",
+        default="naive",
+        choices=["naive", "dapo", "remote"],
+        help="verl reward-loop manager (default naive: permix's verifier isolates math-verify itself)",
+    )
     p.set_defaults(handler=_verl_overrides)
 
 
@@ -341,10 +368,93 @@ def _verl_overrides(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_fidelity(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "fidelity",
+        help="persona fidelity (PersonaGym-style): does the model still play the persona? PersonaScore 1-5",
+        description="Each persona answers questions of five tasks (expected action, action justification, "
+        "linguistic habits, persona consistency, toxicity control) with the persona in the system prompt; a "
+        "judge LLM grades every answer 1-5 against the project's rubrics. Writes DIR/fidelity.jsonl "
+        "(resumable), fidelity.json, fidelity.md and fidelity.png. Judge: --judge-base-url URL "
+        "--judge-model NAME (any OpenAI-compatible server) or --judge-local PATH_OR_ID.",
+    )
+    p.add_argument(
+        "--model", required=True, help="local path or Hub id (served model name for --backend openai)"
+    )
+    p.add_argument("--backend", choices=["transformers", "vllm", "openai"], help="default: transformers")
+    p.add_argument("--base-url", help="OpenAI-compatible server of the model, e.g. http://localhost:8000/v1")
+    p.add_argument("--api-key", help="API key of the model's server (default: OPENAI_API_KEY)")
+    p.add_argument(
+        "--personas",
+        help="eval (default), train, lottery, or a persona file; with --persona-gym-questions, default: "
+        "the personas named by the question files",
+    )
+    p.add_argument(
+        "--questions-per-task", type=int, help="questions per task and persona (default 10; PersonaGym: all)"
+    )
+    p.add_argument(
+        "--persona-gym-questions",
+        metavar="DIR",
+        help="PersonaGym question files (its questions/benchmark-v1: <persona description>.json) instead of "
+        "the project's templates",
+    )
+    p.add_argument(
+        "--judge-base-url", help="OpenAI-compatible server of the judge, e.g. https://api.openai.com/v1"
+    )
+    p.add_argument("--judge-model", help="the judge's served model name (with --judge-base-url)")
+    p.add_argument("--judge-api-key", help="API key of the judge's server (default: OPENAI_API_KEY)")
+    p.add_argument("--judge-local", metavar="PATH_OR_ID", help="a local transformers model as the judge")
+    p.add_argument("--judge-max-new-tokens", type=int, help="judge output budget (default 512)")
+    p.add_argument("--temperature", type=float, help="answering temperature; 0 (default) is greedy")
+    p.add_argument("--max-new-tokens", type=int, help="answer budget (default 512)")
+    p.add_argument("--seed", type=int, help="question draw, sampling and bootstrap seed (default 0)")
+    p.add_argument(
+        "--placement",
+        choices=["system", "user_prefix"],
+        help="where the persona goes (default system; falls back to user_prefix automatically when a local "
+        "chat template has no system role)",
+    )
+    p.add_argument("--batch-size", type=int, help="sequences per forward batch (transformers; default 16)")
+    p.add_argument("--concurrency", type=int, help="parallel requests (openai model and judge; default 16)")
+    p.add_argument("--timeout", type=float, help="seconds per request (openai; default 300)")
+    p.add_argument(
+        "--max-retries", type=int, help="retries per request on 429/5xx/connection errors (default 4)"
+    )
+    p.add_argument("--dtype", help="model dtype (transformers, vllm; default auto)")
+    p.add_argument("--device", help="cpu, cuda, cuda:1, ... (transformers; default cuda if available)")
+    p.add_argument(
+        "--bootstrap", type=int, help="bootstrap resamples for the confidence intervals (default 1000)"
+    )
+    p.add_argument("--out", help="output directory (default permix-fidelity/<model>)")
+    p.add_argument(
+        "--no-progress", dest="progress", action="store_false", default=None, help="no progress bar"
+    )
+    p.set_defaults(handler=_fidelity)
+
+
+def _fidelity(args: argparse.Namespace) -> int:
+    import logging
+    import re
+
+    from permix_plugins.fidelity.runner import FidelityConfig, run_fidelity
+
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="permix: %(message)s")
+    options = {k: v for k, v in vars(args).items() if k not in ("command", "handler") and v is not None}
+    options.setdefault("out", f"permix-fidelity/{re.sub(r'[^A-Za-z0-9._-]+', '_', args.model.strip('/'))}")
+    run = run_fidelity(FidelityConfig.parse(**options))
+    print(run.report.to_markdown())
+    print(f"# results: {run.results}", file=sys.stderr)
+    for path in run.files:
+        print(f"# wrote {path}", file=sys.stderr)
+    return 0
+
+
 _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_personas,
     _add_eval,
     _add_report,
+    _add_fidelity,
     _add_export,
     _add_openrlhf_reward_path,
     _add_verl_overrides,

@@ -39,6 +39,7 @@ __all__ = [
     "completion_text",
     "compute_score",
     "compute_score_batch",
+    "compute_score_scalar",
     "score",
 ]
 
@@ -173,6 +174,18 @@ def compute_score_batch(
     return [
         _verl_result(v) for v in default_verifier().verify_batch(list(ground_truths), list(solution_strs))
     ]
+
+
+def compute_score_scalar(
+    data_source: Any, solution_str: str, ground_truth: Any, extra_info: Any = None, **kwargs: Any
+) -> float:
+    """`compute_score` as a bare float, for verl's legacy ``prime`` manager (it scores a dict as 0, silently).
+
+    Example:
+        >>> compute_score_scalar("permix/pirate", "#### 42", "42")
+        1.0
+    """
+    return default_verifier().verify(ground_truth, solution_str).score
 
 
 def score(gold: Any, completion: str) -> float:

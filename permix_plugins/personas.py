@@ -211,14 +211,19 @@ class PersonaPool:
             items = [
                 (f"line {n}", s.strip()) for n, s in lines if s.strip() and not s.lstrip().startswith("#")
             ]
-        entries: list[tuple[str, Any]] = []
-        for where, item in items:
-            if type(item) is str and item.strip():
-                item = {"text": _as_system_prompt(item), "tags": ["personagym"]}
-            elif not isinstance(item, str):  # a blank string stays, to be reported as empty text
-                item = _Problem(f"expected a persona description string, got {_kind(item)}")
-            entries.append((where, item))
-        return _build_pool(source, entries, name=path.stem)
+        return _build_pool(source, _description_entries(items), name=path.stem)
+
+    @classmethod
+    def from_descriptions(cls, descriptions: Iterable[str], *, name: str = "personagym") -> PersonaPool:
+        """A pool from PersonaGym-style descriptions, each turned into system-prompt text as in
+        `from_personagym` (tagged ``personagym``, ids derived as in `from_file`).
+
+        Example:
+            >>> PersonaPool.from_descriptions(["A 71-year-old retired nurse from Italy"]).ids
+            ('71-year-old-retired-nurse-from-italy',)
+        """
+        items = [(f"entry [{index}]", item) for index, item in enumerate(descriptions)]
+        return _build_pool(f"{name!r}", _description_entries(items), name=name)
 
     @classmethod
     def load(cls, spec: str | PathLike[str] | PersonaPool) -> PersonaPool:
@@ -460,6 +465,18 @@ def _build_pool(source: str, entries: list[tuple[str, Any]], *, name: str) -> Pe
         count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
         raise PersonaFileError("\n".join([f"invalid persona file {source} ({count}):", *listed, _ACCEPTED]))
     return PersonaPool(personas, name=name)
+
+
+def _description_entries(items: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """PersonaGym descriptions as pool entries: second-person text tagged ``personagym``."""
+    entries: list[tuple[str, Any]] = []
+    for where, item in items:
+        if type(item) is str and item.strip():
+            item = {"text": _as_system_prompt(item), "tags": ["personagym"]}
+        elif not isinstance(item, str):  # a blank string stays, to be reported as empty text
+            item = _Problem(f"expected a persona description string, got {_kind(item)}")
+        entries.append((where, item))
+    return entries
 
 
 def _personagym_literals(source: str, raw: str) -> list[tuple[str, Any]]:

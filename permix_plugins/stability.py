@@ -64,6 +64,8 @@ __all__ = [
     "StabilityReport",
     "best_of_k",
     "compare",
+    "percentile_interval",
+    "resample_counts",
 ]
 
 PSS_DEFINITION = (
@@ -443,7 +445,7 @@ def compare(
     pss_a, mean_a = _pss_mean(cells_a.mean(axis=0))
     pss_b, mean_b = _pss_mean(cells_b.mean(axis=0))
     d_pss, d_mean = [], []
-    for counts in _resample_counts(len(items), n_bootstrap, seed):
+    for counts in resample_counts(len(items), n_bootstrap, seed):
         boot_a = _pss_mean(counts @ cells_a / len(items), axis=1)
         boot_b = _pss_mean(counts @ cells_b / len(items), axis=1)
         d_pss.append(boot_b[0] - boot_a[0])
@@ -454,12 +456,12 @@ def compare(
         pss_a=pss_a,
         pss_b=pss_b,
         delta_pss=_clean(pss_b - pss_a),
-        delta_pss_ci=_percentile(d_pss_all, confidence),
+        delta_pss_ci=percentile_interval(d_pss_all, confidence),
         p_pss=_p_value(d_pss_all),
         mean_a=mean_a,
         mean_b=mean_b,
         delta_mean=_clean(mean_b - mean_a),
-        delta_mean_ci=_percentile(d_mean_all, confidence),
+        delta_mean_ci=percentile_interval(d_mean_all, confidence),
         p_mean=_p_value(d_mean_all),
         n_items=len(items),
         persona_ids=tuple(personas),
@@ -567,10 +569,10 @@ def _build(
     worst, best = int(np.argmin(acc)), int(np.argmax(acc))
 
     boot_acc = np.concatenate(
-        [counts @ cells / n_items for counts in _resample_counts(n_items, n_bootstrap, seed)]
+        [counts @ cells / n_items for counts in resample_counts(n_items, n_bootstrap, seed)]
     )
     boot_pss, boot_mean = _pss_mean(boot_acc, axis=1)
-    persona_ci = [_percentile(boot_acc[:, p], confidence) for p in range(acc.size)]
+    persona_ci = [percentile_interval(boot_acc[:, p], confidence) for p in range(acc.size)]
 
     others = [i for i, p in enumerate(table.persona_ids) if p != NO_PERSONA_ID]
     gap = None
@@ -580,9 +582,9 @@ def _build(
     all_wrong = float(np.mean(np.all(cells == 0.0, axis=1)))
     return StabilityReport(
         pss=pss,
-        pss_ci=_percentile(boot_pss, confidence),
+        pss_ci=percentile_interval(boot_pss, confidence),
         mean=mean,
-        mean_ci=_percentile(boot_mean, confidence),
+        mean_ci=percentile_interval(boot_mean, confidence),
         std=std,
         worst=float(acc[worst]),
         worst_persona=table.persona_ids[worst],
@@ -625,15 +627,30 @@ def _pss_mean(acc: np.ndarray, axis: int | None = None) -> Any:
     return pss, mean
 
 
-def _resample_counts(n_items: int, n_bootstrap: int, seed: int) -> Iterable[np.ndarray]:
-    """Bootstrap resamples of the items as count vectors (replicates x items), in chunks to bound memory."""
+def resample_counts(n_items: int, n_bootstrap: int, seed: int) -> Iterable[np.ndarray]:
+    """Bootstrap resamples of `n_items` items as count vectors (replicates x items), in chunks to bound memory.
+
+    ``counts @ values / n_items`` is then the resampled mean of each replicate; the same `seed` always draws the
+    same resamples.
+
+    Example:
+        >>> counts = np.concatenate(list(resample_counts(3, 4, seed=0)))
+        >>> counts.shape, counts.sum(axis=1).tolist()
+        ((4, 3), [3.0, 3.0, 3.0, 3.0])
+    """
     rng = np.random.default_rng(seed)
     uniform = np.full(n_items, 1.0 / n_items)
     for start in range(0, n_bootstrap, _CHUNK):
         yield rng.multinomial(n_items, uniform, size=min(_CHUNK, n_bootstrap - start)).astype(float)
 
 
-def _percentile(values: np.ndarray, confidence: float) -> Interval:
+def percentile_interval(values: np.ndarray, confidence: float) -> Interval:
+    """The percentile bootstrap interval of `values` at level `confidence` (e.g. 0.95: 2.5% and 97.5%).
+
+    Example:
+        >>> percentile_interval(np.arange(101.0), 0.9)
+        (5.0, 95.0)
+    """
     tail = (1.0 - confidence) / 2.0
     low, high = np.quantile(values, [tail, 1.0 - tail])
     return _clean(float(low)), _clean(float(high))

@@ -184,6 +184,8 @@ CASES: list[Case] = [
     # --- persona-styled prose without \boxed
     Case("persona", "42", "Arr matey, the treasure count be 42 doubloons!", True),
     Case("persona", "42", "Arr matey, the treasure count be 41 doubloons!", False),
+    Case("persona", "42", "Woohoo, the answer is 42!!", True, "an exclamation run is punctuation, not 42!"),
+    Case("persona", "42", "The answer is 42" + "!" * 2000, True, "a long exclamation run is punctuation too"),
     Case("persona", "12", "As your kindergarten teacher, I counted with you: there are 12 crayons in the box!", True),
     Case("persona", "9", "Verily, good sir, the sum thou seekest is nine and no more.", True,
          "number words are not read: no answer", reason="no_answer", math_verify_wrong=True, ours_differs=True),

@@ -26,11 +26,11 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from os import PathLike
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from permix_plugins.errors import ConfigError
 
-__all__ = ["EvalRecord", "ResultsWriter", "read_results", "report_rows"]
+__all__ = ["EvalRecord", "JsonRecord", "ResultsWriter", "read_jsonl", "read_results", "report_rows"]
 
 logger = logging.getLogger(__name__)
 
@@ -87,17 +87,22 @@ class EvalRecord:
 
 
 def read_results(path: str | PathLike[str], *, repair: bool = False) -> list[EvalRecord]:
-    """The records of a results file (empty if it does not exist).
+    """The records of a results file (empty if it does not exist); lines are read as in `read_jsonl`."""
+    return [EvalRecord.from_dict(data, where=where) for where, data in read_jsonl(path, repair=repair)]
 
-    A last line that is cut short (no newline and not valid JSON) is skipped with a warning; with `repair`, it
-    is also cut from the file (and a missing final newline added) so that appending continues on a clean line.
-    A bad line anywhere else raises `ConfigError` naming the file and line.
+
+def read_jsonl(path: str | PathLike[str], *, repair: bool = False) -> list[tuple[str, dict[str, Any]]]:
+    """The JSON objects of an append-only JSON-lines file, each with where it was (``"FILE, line N"``).
+
+    A missing file reads as empty. A last line that is cut short (no newline and not valid JSON) is skipped
+    with a warning; with `repair`, it is also cut from the file (and a missing final newline added) so that
+    appending continues on a clean line. A bad line anywhere else raises `ConfigError` naming the file and line.
     """
     path = Path(path)
     if not path.exists():
         return []
     raw = path.read_bytes()
-    records: list[EvalRecord] = []
+    records: list[tuple[str, dict[str, Any]]] = []
     offset = good_end = 0  # good_end: byte offset just after the last good line (and its newline)
     for number, line in enumerate(raw.split(b"\n"), 1):
         end = offset + len(line)
@@ -116,7 +121,7 @@ def read_results(path: str | PathLike[str], *, repair: bool = False) -> list[Eva
             raise ConfigError(
                 f"{path}, line {number}: not a JSON object ({exc}); fix or delete the line"
             ) from exc
-        records.append(EvalRecord.from_dict(data, where=f"{path}, line {number}"))
+        records.append((f"{path}, line {number}", data))
         good_end = end + 1 if terminated else end
     if repair and (good_end != len(raw) or not raw.endswith(b"\n")) and raw:
         with open(path, "r+b") as handle:
@@ -132,6 +137,12 @@ def report_rows(records: Iterable[EvalRecord]) -> list[tuple[str, str, bool | No
     return [(r.persona_id, r.item_id, r.correct, r.no_answer) for r in records]
 
 
+class JsonRecord(Protocol):
+    """What `ResultsWriter` writes: anything that renders itself as one JSON line."""
+
+    def to_json(self) -> str: ...
+
+
 class ResultsWriter:
     """Append records to a results file, one flushed line each (use as a context manager)."""
 
@@ -140,7 +151,7 @@ class ResultsWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._handle: IO[str] | None = None
 
-    def write(self, record: EvalRecord) -> None:
+    def write(self, record: JsonRecord) -> None:
         if self._handle is None:
             self._handle = open(self.path, "a", encoding="utf-8")
         self._handle.write(record.to_json() + "\n")
