@@ -450,7 +450,31 @@ def _fidelity(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_demo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="the offline persona-lottery lab: PerMix-RLVR vs RLVR on a tiny model, on CPU")
+    p.add_argument("--out", default="permix-demo", help="output directory (report.md, summary.json, plots, models)")
+    p.add_argument("--quick", action="store_true", help="a shrunken run for smoke tests (tens of seconds)")
+    p.add_argument("--seed", type=int, default=None, help="seed of everything (default 0)")
+    p.add_argument("--persona-prob", type=float, default=None, help="persona share of the PerMix run (default 0.5)")
+    p.add_argument("--sft-steps", type=int, default=None, help="supervised warm-up steps")
+    p.add_argument("--grpo-steps", type=int, default=None, help="GRPO steps of each run")
+    p.add_argument("--test-problems", type=int, default=None, help="held-out problems in every evaluation")
+    p.set_defaults(handler=_demo)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from permix_plugins.lab import lab_config, run_lab
+
+    config = lab_config(
+        quick=args.quick, out_dir=args.out, seed=args.seed, persona_prob=args.persona_prob,
+        sft_steps=args.sft_steps, grpo_steps=args.grpo_steps, test_problems=args.test_problems,
+    )
+    run_lab(config, log=lambda line: print(line, flush=True))
+    return 0
+
+
 _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_demo,
     _add_personas,
     _add_eval,
     _add_report,

@@ -185,6 +185,20 @@ _ITEMS = ("apples", "marbles", "stickers", "books", "pencils", "coins", "shells"
 _CONTAINERS = ("boxes", "bags", "jars", "baskets", "crates")
 
 
+def _level0(r: random.Random) -> tuple[str, Fraction]:
+    form = r.randrange(4)
+    if form == 0:
+        a, b = r.sample(range(10, 100), 2)
+        return f"Which is larger, {a} or {b}?", Fraction(max(a, b))
+    if form == 1:
+        a, b, c = r.sample(range(10, 100), 3)
+        return f"What is the smallest of {a}, {b} and {c}?", Fraction(min(a, b, c))
+    n = r.randint(10, 98)
+    if form == 2:
+        return f"What number comes right after {n}?", Fraction(n + 1)
+    return f"What number comes right before {n}?", Fraction(n - 1)
+
+
 def _level1(r: random.Random) -> tuple[str, Fraction]:
     a, b = r.randint(2, 99), r.randint(2, 99)
     op = r.choice("+-*")
@@ -235,7 +249,10 @@ def _level4(r: random.Random) -> tuple[str, Fraction]:
 
 
 _GIVE_UP_AFTER = 50_000  # consecutive draws without a new problem: the levels' problem space is exhausted
-_LEVELS: dict[int, Callable[[random.Random], tuple[str, Fraction]]] = {1: _level1, 2: _level2, 3: _level3, 4: _level4}
+_LEVELS: dict[int, Callable[[random.Random], tuple[str, Fraction]]] = {
+    0: _level0, 1: _level1, 2: _level2, 3: _level3, 4: _level4,
+}
+_DEFAULT_LEVELS = (1, 2, 3, 4)
 
 
 def _format(value: Fraction) -> str:
@@ -248,10 +265,12 @@ def _split_of(problem: str) -> str:
 
 
 def synthetic_problems(n: int, *, split: str = "train", seed: int = 0, levels: Sequence[int] | None = None) -> Dataset:
-    """`n` distinct seeded arithmetic and word problems with exact answers, at difficulty `levels` (1-4).
+    """`n` distinct seeded arithmetic and word problems with exact answers, at difficulty `levels` (default 1-4).
 
-    Level 1: one operation; 2: two operations; 3: short word problems; 4: multi-step word problems with
-    fractions and percentages. About a fifth of all problems fall in `test`, the rest in `train`.
+    Level 0: number sense (compare numbers, the number before or after; small enough for a model trained from
+    scratch on a CPU, as in `permix demo`); 1: one operation; 2: two operations; 3: short word problems; 4:
+    multi-step word problems with fractions and percentages. About a fifth of all problems fall in `test`, the
+    rest in `train`.
 
     Example:
         >>> ds = synthetic_problems(2, split="train", seed=0, levels=[1])
@@ -264,7 +283,7 @@ def synthetic_problems(n: int, *, split: str = "train", seed: int = 0, levels: S
         raise ConfigError(f"synthetic problems have splits 'train' and 'test', not {split!r}")
     if n < 1:
         raise ConfigError(f"the number of synthetic problems must be at least 1, got {n}")
-    chosen = tuple(levels) if levels else tuple(_LEVELS)
+    chosen = tuple(levels) if levels else _DEFAULT_LEVELS
     bad = [lv for lv in chosen if lv not in _LEVELS]
     if bad:
         raise ConfigError(f"unknown synthetic difficulty levels {bad}; use any of {sorted(_LEVELS)}")

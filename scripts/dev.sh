@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One entry point for a fresh clone that has nothing but Python 3.10-3.12:
-#   bash scripts/dev.sh demo    set up .venv, then run the offline main job (tiny model, built-in problems)
+#   bash scripts/dev.sh demo    set up .venv, then run the offline lab (PerMix-RLVR vs RLVR on a tiny model, CPU)
 #   bash scripts/dev.sh test    set up .venv, then run the whole test suite
 #   bash scripts/dev.sh setup   only set up .venv
 # The CPU build of torch is pinned here, for this setup only; the package itself does not pin torch.
@@ -33,7 +33,7 @@ setup() {
 
 case "${1:-}" in
     setup) setup ;;
-    demo) shift; setup; "$PY" examples/trl/grpo_permix.py --config examples/trl/tiny_cpu.yaml "$@" ;;
+    demo) shift; setup; "$VENV/bin/permix" demo --out runs/demo "$@" ;;
     test) shift; setup; "$PY" -m pytest "$@" ;;
     *) echo "usage: bash scripts/dev.sh setup|demo|test [extra args]" >&2; exit 2 ;;
 esac

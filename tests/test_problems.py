@@ -74,6 +74,21 @@ def test_synthetic_word_problem_answers():
             pytest.fail(f"unexpected template: {text}")
 
 
+def test_synthetic_number_sense_answers():
+    ds = synthetic_problems(300, split="train", seed=0, levels=[0])
+    for row in ds:
+        text, answer = row["problem"], int(row["answer"])
+        numbers = [int(n) for n in re.findall(r"\d+", text)]
+        if text.startswith("Which is larger"):
+            assert answer == max(numbers)
+        elif text.startswith("What is the smallest"):
+            assert answer == min(numbers) and len(numbers) == 3
+        elif "right after" in text:
+            assert answer == numbers[0] + 1
+        else:
+            assert "right before" in text and answer == numbers[0] - 1
+
+
 def test_synthetic_is_seeded_stable_and_split_disjoint():
     a = synthetic_problems(50, seed=7)
     assert a.to_list() == synthetic_problems(50, seed=7).to_list()

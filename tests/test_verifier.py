@@ -21,7 +21,8 @@ from golden_cases import CASES, Case
 
 import permix_plugins.verifier as verifier_module
 from permix_plugins.errors import ConfigError
-from permix_plugins.verifier import MathVerifier, Verdict, _exact_value, configure, fast_match
+from permix_plugins.exact import _exact_value, fast_match
+from permix_plugins.verifier import MathVerifier, Verdict, configure
 
 TIMEOUT_S = 2.0
 SLOW = ("x^2+2x+1", r"\boxed{(x+1)^2}")  # needs math-verify (not decidable by the fast path)
