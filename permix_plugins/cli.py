@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from permix_plugins.errors import PermixError
 
@@ -36,6 +37,69 @@ def _personas(args: argparse.Namespace) -> int:
     return 0
 
 
+# The options `permix eval` and `permix fidelity` share, in three groups so each command keeps its own order;
+# the few help texts that differ between the two are parameters.
+def _add_backend_options(p: argparse.ArgumentParser, *, base_url_help: str, api_key_help: str) -> None:
+    """--backend and how to reach a served model: --base-url, --api-key."""
+    p.add_argument("--backend", choices=["transformers", "vllm", "openai"], help="default: transformers")
+    p.add_argument("--base-url", help=base_url_help)
+    p.add_argument("--api-key", help=api_key_help)
+
+
+def _add_sampling_options(
+    p: argparse.ArgumentParser, *, temperature_help: str, max_new_tokens_help: str, seed_help: str
+) -> None:
+    """How the model answers: --temperature, --max-new-tokens, --seed, --placement."""
+    p.add_argument("--temperature", type=float, help=temperature_help)
+    p.add_argument("--max-new-tokens", type=int, help=max_new_tokens_help)
+    p.add_argument("--seed", type=int, help=seed_help)
+    p.add_argument(
+        "--placement",
+        choices=["system", "user_prefix"],
+        help="where the persona goes (default system; falls back to user_prefix automatically when a "
+        "local chat template has no system role)",
+    )
+
+
+def _add_run_options(p: argparse.ArgumentParser, *, concurrency_help: str, out_dir: str) -> None:
+    """Backend resources, bootstrap, output directory (default `out_dir`/<model>) and the progress bar."""
+    p.add_argument("--batch-size", type=int, help="sequences per forward batch (transformers; default 16)")
+    p.add_argument("--concurrency", type=int, help=concurrency_help)
+    p.add_argument("--timeout", type=float, help="seconds per request (openai; default 300)")
+    p.add_argument(
+        "--max-retries", type=int, help="retries per request on 429/5xx/connection errors (default 4)"
+    )
+    p.add_argument("--dtype", help="model dtype (transformers, vllm; default auto)")
+    p.add_argument("--device", help="cpu, cuda, cuda:1, ... (transformers; default cuda if available)")
+    p.add_argument(
+        "--bootstrap", type=int, help="bootstrap resamples for the confidence intervals (default 1000)"
+    )
+    p.add_argument("--out", help=f"output directory (default {out_dir}/<model>)")
+    p.add_argument(
+        "--no-progress", dest="progress", action="store_false", default=None, help="no progress bar"
+    )
+
+
+def _run_report_command(
+    args: argparse.Namespace, parse: Callable[..., Any], run: Callable[[Any], Any], *, out_dir: str
+) -> int:
+    """`permix eval` and `permix fidelity`: the given flags become the config, `run` writes the files
+    (under `out_dir`/<model> unless --out says where) and the report is printed as markdown."""
+    import logging
+    import re
+
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="permix: %(message)s")
+    options = {k: v for k, v in vars(args).items() if k not in ("command", "handler") and v is not None}
+    options.setdefault("out", f"{out_dir}/{re.sub(r'[^A-Za-z0-9._-]+', '_', args.model.strip('/'))}")
+    result = run(parse(**options))
+    print(result.report.to_markdown())
+    print(f"# results: {result.results}", file=sys.stderr)
+    for path in result.files:
+        print(f"# wrote {path}", file=sys.stderr)
+    return 0
+
+
 def _add_eval(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "eval",
@@ -55,59 +119,30 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split", help="dataset split (default: the source's test split)")
     p.add_argument("--limit", type=int, help="evaluate the first N problems")
     p.add_argument("--personas", help="lottery (default), eval, train, or a persona file")
-    p.add_argument("--backend", choices=["transformers", "vllm", "openai"], help="default: transformers")
-    p.add_argument(
-        "--base-url", help="OpenAI-compatible server, e.g. http://localhost:8000/v1 (or OPENAI_BASE_URL)"
+    _add_backend_options(
+        p,
+        base_url_help="OpenAI-compatible server, e.g. http://localhost:8000/v1 (or OPENAI_BASE_URL)",
+        api_key_help="API key for --backend openai (default: OPENAI_API_KEY)",
     )
-    p.add_argument("--api-key", help="API key for --backend openai (default: OPENAI_API_KEY)")
     p.add_argument("--samples", type=int, help="completions per problem and persona (default 1)")
-    p.add_argument("--temperature", type=float, help="0 (default) is greedy")
-    p.add_argument("--max-new-tokens", type=int, help="default 1024")
-    p.add_argument("--seed", type=int, help="sampling and bootstrap seed (default 0)")
-    p.add_argument(
-        "--placement",
-        choices=["system", "user_prefix"],
-        help="where the persona goes (default system; falls back to user_prefix automatically when a "
-        "local chat template has no system role)",
+    _add_sampling_options(
+        p,
+        temperature_help="0 (default) is greedy",
+        max_new_tokens_help="default 1024",
+        seed_help="sampling and bootstrap seed (default 0)",
     )
     p.add_argument(
         "--instruction",
         help="text after each problem (default: reason step by step, \\boxed{} answer; '' for none)",
     )
-    p.add_argument("--batch-size", type=int, help="sequences per forward batch (transformers; default 16)")
-    p.add_argument("--concurrency", type=int, help="parallel requests (openai; default 16)")
-    p.add_argument("--timeout", type=float, help="seconds per request (openai; default 300)")
-    p.add_argument(
-        "--max-retries", type=int, help="retries per request on 429/5xx/connection errors (default 4)"
-    )
-    p.add_argument("--dtype", help="model dtype (transformers, vllm; default auto)")
-    p.add_argument("--device", help="cpu, cuda, cuda:1, ... (transformers; default cuda if available)")
-    p.add_argument(
-        "--bootstrap", type=int, help="bootstrap resamples for the confidence intervals (default 1000)"
-    )
-    p.add_argument("--out", help="output directory (default permix-eval/<model>)")
-    p.add_argument(
-        "--no-progress", dest="progress", action="store_false", default=None, help="no progress bar"
-    )
+    _add_run_options(p, concurrency_help="parallel requests (openai; default 16)", out_dir="permix-eval")
     p.set_defaults(handler=_eval)
 
 
 def _eval(args: argparse.Namespace) -> int:
-    import logging
-    import re
-
     from permix_plugins.evaluation.runner import EvalConfig, run_eval
 
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="permix: %(message)s")
-    options = {k: v for k, v in vars(args).items() if k not in ("command", "handler") and v is not None}
-    options.setdefault("out", f"permix-eval/{re.sub(r'[^A-Za-z0-9._-]+', '_', args.model.strip('/'))}")
-    run = run_eval(EvalConfig.parse(**options))
-    print(run.report.to_markdown())
-    print(f"# results: {run.results}", file=sys.stderr)
-    for path in run.files:
-        print(f"# wrote {path}", file=sys.stderr)
-    return 0
+    return _run_report_command(args, EvalConfig.parse, run_eval, out_dir="permix-eval")
 
 
 def _add_report(sub: argparse._SubParsersAction) -> None:
@@ -159,13 +194,18 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_export_options(p: argparse.ArgumentParser) -> None:
-    """The options every `permix export TARGET` shares: which problems, which personas, how they are mixed."""
-    p.add_argument("--problems", default="gsm8k", help="synthetic, gsm8k, math500, aime24, or a JSONL/parquet file")
+def _add_mixing_options(p: argparse.ArgumentParser) -> None:
+    """How personas are mixed into prompts (`permix export TARGET` and `permix verl-overrides`)."""
     p.add_argument("--personas", default="train", help="persona pool: lottery, train, eval, or a persona file")
     p.add_argument("--persona-prob", type=float, default=0.5, help="share of prompts that get a persona (0..1)")
     p.add_argument("--seed", type=int, default=0, help="seed of the persona assignment")
     p.add_argument("--placement", default="system", choices=["system", "user_prefix"], help="where the persona goes")
+
+
+def _add_export_options(p: argparse.ArgumentParser) -> None:
+    """The options every `permix export TARGET` shares: which problems, which personas, how they are mixed."""
+    p.add_argument("--problems", default="gsm8k", help="synthetic, gsm8k, math500, aime24, or a JSONL/parquet file")
+    _add_mixing_options(p)
     p.add_argument("--limit", type=int, default=None, help="use at most this many problems per split")
 
 
@@ -305,16 +345,7 @@ def _add_verl_overrides(sub: argparse._SubParsersAction) -> None:
         "(reward.custom_reward_function.*) and the reward manager. Append them to your main_ppo command, "
         "e.g. python -m verl.trainer.main_ppo $(permix verl-overrides) ...",
     )
-    p.add_argument(
-        "--personas", default="train", help="persona pool: lottery, train, eval, or a persona file"
-    )
-    p.add_argument(
-        "--persona-prob", type=float, default=0.5, help="share of prompts that get a persona (0..1)"
-    )
-    p.add_argument("--seed", type=int, default=0, help="seed of the persona assignment")
-    p.add_argument(
-        "--placement", default="system", choices=["system", "user_prefix"], help="where the persona goes"
-    )
+    _add_mixing_options(p)
     p.add_argument(
         "--epochs",
         type=int,
@@ -381,9 +412,11 @@ def _add_fidelity(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--model", required=True, help="local path or Hub id (served model name for --backend openai)"
     )
-    p.add_argument("--backend", choices=["transformers", "vllm", "openai"], help="default: transformers")
-    p.add_argument("--base-url", help="OpenAI-compatible server of the model, e.g. http://localhost:8000/v1")
-    p.add_argument("--api-key", help="API key of the model's server (default: OPENAI_API_KEY)")
+    _add_backend_options(
+        p,
+        base_url_help="OpenAI-compatible server of the model, e.g. http://localhost:8000/v1",
+        api_key_help="API key of the model's server (default: OPENAI_API_KEY)",
+    )
     p.add_argument(
         "--personas",
         help="eval (default), train, lottery, or a persona file; with --persona-gym-questions, default: "
@@ -405,49 +438,24 @@ def _add_fidelity(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--judge-api-key", help="API key of the judge's server (default: OPENAI_API_KEY)")
     p.add_argument("--judge-local", metavar="PATH_OR_ID", help="a local transformers model as the judge")
     p.add_argument("--judge-max-new-tokens", type=int, help="judge output budget (default 512)")
-    p.add_argument("--temperature", type=float, help="answering temperature; 0 (default) is greedy")
-    p.add_argument("--max-new-tokens", type=int, help="answer budget (default 512)")
-    p.add_argument("--seed", type=int, help="question draw, sampling and bootstrap seed (default 0)")
-    p.add_argument(
-        "--placement",
-        choices=["system", "user_prefix"],
-        help="where the persona goes (default system; falls back to user_prefix automatically when a local "
-        "chat template has no system role)",
+    _add_sampling_options(
+        p,
+        temperature_help="answering temperature; 0 (default) is greedy",
+        max_new_tokens_help="answer budget (default 512)",
+        seed_help="question draw, sampling and bootstrap seed (default 0)",
     )
-    p.add_argument("--batch-size", type=int, help="sequences per forward batch (transformers; default 16)")
-    p.add_argument("--concurrency", type=int, help="parallel requests (openai model and judge; default 16)")
-    p.add_argument("--timeout", type=float, help="seconds per request (openai; default 300)")
-    p.add_argument(
-        "--max-retries", type=int, help="retries per request on 429/5xx/connection errors (default 4)"
-    )
-    p.add_argument("--dtype", help="model dtype (transformers, vllm; default auto)")
-    p.add_argument("--device", help="cpu, cuda, cuda:1, ... (transformers; default cuda if available)")
-    p.add_argument(
-        "--bootstrap", type=int, help="bootstrap resamples for the confidence intervals (default 1000)"
-    )
-    p.add_argument("--out", help="output directory (default permix-fidelity/<model>)")
-    p.add_argument(
-        "--no-progress", dest="progress", action="store_false", default=None, help="no progress bar"
+    _add_run_options(
+        p,
+        concurrency_help="parallel requests (openai model and judge; default 16)",
+        out_dir="permix-fidelity",
     )
     p.set_defaults(handler=_fidelity)
 
 
 def _fidelity(args: argparse.Namespace) -> int:
-    import logging
-    import re
-
     from permix_plugins.fidelity.runner import FidelityConfig, run_fidelity
 
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="permix: %(message)s")
-    options = {k: v for k, v in vars(args).items() if k not in ("command", "handler") and v is not None}
-    options.setdefault("out", f"permix-fidelity/{re.sub(r'[^A-Za-z0-9._-]+', '_', args.model.strip('/'))}")
-    run = run_fidelity(FidelityConfig.parse(**options))
-    print(run.report.to_markdown())
-    print(f"# results: {run.results}", file=sys.stderr)
-    for path in run.files:
-        print(f"# wrote {path}", file=sys.stderr)
-    return 0
+    return _run_report_command(args, FidelityConfig.parse, run_fidelity, out_dir="permix-fidelity")
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:

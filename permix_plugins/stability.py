@@ -54,6 +54,7 @@ from typing import Any
 import numpy as np
 
 from permix_plugins._optional import require
+from permix_plugins._reporting import adapter, check_bootstrap, clean, fmt, fmt_ci, loads, validate
 from permix_plugins.errors import ConfigError
 from permix_plugins.personas import NO_PERSONA_ID
 
@@ -154,7 +155,7 @@ class StabilityReport:
             >>> report.persona("a").no_answer_rate, report.n_items
             (0.5, 2)
         """
-        _check_bootstrap(n_bootstrap, confidence)
+        check_bootstrap(n_bootstrap, confidence)
         table = _Table.read(rows)
         return _build(table, n_bootstrap=n_bootstrap, confidence=confidence, seed=seed, meta=dict(meta or {}))
 
@@ -181,12 +182,12 @@ class StabilityReport:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (`from_dict` reads it back)."""
-        return _adapter(StabilityReport).dump_python(self, mode="json")  # type: ignore[no-any-return]
+        return adapter(StabilityReport).dump_python(self, mode="json")  # type: ignore[no-any-return]
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StabilityReport:
         """A report from `to_dict` output (validated; a bad field raises `ConfigError` naming it)."""
-        return _validate(StabilityReport, data, "stability report")
+        return validate(StabilityReport, data, "stability report")
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """The report as JSON text; `StabilityReport.from_json` gives back an equal report.
@@ -201,7 +202,7 @@ class StabilityReport:
     @classmethod
     def from_json(cls, text: str | bytes) -> StabilityReport:
         """Read a report written by `to_json` (or the `report.json` of ``permix eval``)."""
-        return cls.from_dict(_loads(text, "stability report"))
+        return cls.from_dict(loads(text, "stability report"))
 
     @classmethod
     def read(cls, path: str | PathLike[str]) -> StabilityReport:
@@ -227,13 +228,13 @@ class StabilityReport:
             "",
             f"| metric | value | {level} |",
             "|---|---|---|",
-            f"| PSS (mean − std) | {self.pss:.3f} | {_fmt_ci(self.pss_ci)} |",
-            f"| mean accuracy | {self.mean:.3f} | {_fmt_ci(self.mean_ci)} |",
+            f"| PSS (mean − std) | {self.pss:.3f} | {fmt_ci(self.pss_ci)} |",
+            f"| mean accuracy | {self.mean:.3f} | {fmt_ci(self.mean_ci)} |",
             f"| std across personas | {self.std:.3f} | |",
             f"| worst | {self.worst:.3f} (`{self.worst_persona}`) | |",
             f"| best | {self.best:.3f} (`{self.best_persona}`) | |",
             f"| range | {self.range:.3f} | |",
-            f"| worst gap to `{NO_PERSONA_ID}` | {_fmt(self.gap_to_none, signed=True)} | |",
+            f"| worst gap to `{NO_PERSONA_ID}` | {fmt(self.gap_to_none, signed=True)} | |",
             f"| unanimity | {self.unanimity:.3f} (all correct {self.all_correct:.3f}, "
             f"all wrong {self.all_wrong:.3f}) | |",
             f"| per-item oracle (best-of-{len(self.personas)}) | {self.best_of_k[-1]:.3f} | |",
@@ -243,7 +244,7 @@ class StabilityReport:
         ]
         for line in sorted(self.personas, key=lambda p: (-p.accuracy, p.persona_id)):
             lines.append(
-                f"| `{line.persona_id}` | {line.accuracy:.3f} | {_fmt_ci(line.ci)} | "
+                f"| `{line.persona_id}` | {line.accuracy:.3f} | {fmt_ci(line.ci)} | "
                 f"{line.no_answer_rate:.3f} | {line.samples} |"
             )
         ks = range(1, len(self.best_of_k) + 1)
@@ -338,7 +339,7 @@ class Comparison:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data."""
-        return _adapter(Comparison).dump_python(self, mode="json")  # type: ignore[no-any-return]
+        return adapter(Comparison).dump_python(self, mode="json")  # type: ignore[no-any-return]
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """The comparison as JSON text (`Comparison.from_json` reads it back)."""
@@ -347,7 +348,7 @@ class Comparison:
     @classmethod
     def from_json(cls, text: str | bytes) -> Comparison:
         """Read a comparison written by `to_json`."""
-        return _validate(Comparison, _loads(text, "comparison"), "comparison")
+        return validate(Comparison, loads(text, "comparison"), "comparison")
 
     def to_markdown(self) -> str:
         """One table: both models, Δ = b − a with its CI and two-sided bootstrap p-value."""
@@ -363,9 +364,9 @@ class Comparison:
                 f"| metric | {a} | {b} | Δ | {level} | p |",
                 "|---|---|---|---|---|---|",
                 f"| PSS | {self.pss_a:.3f} | {self.pss_b:.3f} | {self.delta_pss:+.3f} | "
-                f"{_fmt_ci(self.delta_pss_ci, signed=True)} | {_fmt_p(self.p_pss)} |",
+                f"{fmt_ci(self.delta_pss_ci, signed=True)} | {_fmt_p(self.p_pss)} |",
                 f"| mean accuracy | {self.mean_a:.3f} | {self.mean_b:.3f} | {self.delta_mean:+.3f} | "
-                f"{_fmt_ci(self.delta_mean_ci, signed=True)} | {_fmt_p(self.p_mean)} |",
+                f"{fmt_ci(self.delta_mean_ci, signed=True)} | {_fmt_p(self.p_mean)} |",
                 "",
                 PSS_DEFINITION,
                 "",
@@ -424,7 +425,7 @@ def compare(
     n_bootstrap = a.n_bootstrap if n_bootstrap is None else n_bootstrap
     confidence = a.confidence if confidence is None else confidence
     seed = a.seed if seed is None else seed
-    _check_bootstrap(n_bootstrap, confidence)
+    check_bootstrap(n_bootstrap, confidence)
     if labels is None:
         labels = (str(a.meta.get("model") or "a"), str(b.meta.get("model") or "b"))
         if labels[0] == labels[1]:
@@ -455,12 +456,12 @@ def compare(
         labels=(labels[0], labels[1]),
         pss_a=pss_a,
         pss_b=pss_b,
-        delta_pss=_clean(pss_b - pss_a),
+        delta_pss=clean(pss_b - pss_a),
         delta_pss_ci=percentile_interval(d_pss_all, confidence),
         p_pss=_p_value(d_pss_all),
         mean_a=mean_a,
         mean_b=mean_b,
-        delta_mean=_clean(mean_b - mean_a),
+        delta_mean=clean(mean_b - mean_a),
         delta_mean_ci=percentile_interval(d_mean_all, confidence),
         p_mean=_p_value(d_mean_all),
         n_items=len(items),
@@ -565,7 +566,7 @@ def _build(
     n_items = len(table.item_ids)
     acc = cells.mean(axis=0)
     pss, mean = _pss_mean(acc)
-    std = _clean(float(acc.std()))
+    std = clean(float(acc.std()))
     worst, best = int(np.argmin(acc)), int(np.argmax(acc))
 
     boot_acc = np.concatenate(
@@ -577,7 +578,7 @@ def _build(
     others = [i for i, p in enumerate(table.persona_ids) if p != NO_PERSONA_ID]
     gap = None
     if NO_PERSONA_ID in table.persona_ids and others:
-        gap = _clean(float(acc[others].min() - acc[table.persona_ids.index(NO_PERSONA_ID)]))
+        gap = clean(float(acc[others].min() - acc[table.persona_ids.index(NO_PERSONA_ID)]))
     all_correct = float(np.mean(np.all(cells == 1.0, axis=1)))
     all_wrong = float(np.mean(np.all(cells == 0.0, axis=1)))
     return StabilityReport(
@@ -590,12 +591,12 @@ def _build(
         worst_persona=table.persona_ids[worst],
         best=float(acc[best]),
         best_persona=table.persona_ids[best],
-        range=_clean(float(acc[best] - acc[worst])),
+        range=clean(float(acc[best] - acc[worst])),
         gap_to_none=gap,
         unanimity=all_correct + all_wrong,
         all_correct=all_correct,
         all_wrong=all_wrong,
-        best_of_k=tuple(_clean(float(v)) for v in best_of_k(cells)),
+        best_of_k=tuple(clean(float(v)) for v in best_of_k(cells)),
         personas=tuple(
             PersonaAccuracy(
                 persona_id=persona_id,
@@ -623,7 +624,7 @@ def _pss_mean(acc: np.ndarray, axis: int | None = None) -> Any:
     mean = acc.mean(axis=axis)
     pss = mean - acc.std(axis=axis)
     if axis is None:
-        return _clean(float(pss)), _clean(float(mean))
+        return clean(float(pss)), clean(float(mean))
     return pss, mean
 
 
@@ -653,7 +654,7 @@ def percentile_interval(values: np.ndarray, confidence: float) -> Interval:
     """
     tail = (1.0 - confidence) / 2.0
     low, high = np.quantile(values, [tail, 1.0 - tail])
-    return _clean(float(low)), _clean(float(high))
+    return clean(float(low)), clean(float(high))
 
 
 def _p_value(deltas: np.ndarray) -> float:
@@ -661,53 +662,6 @@ def _p_value(deltas: np.ndarray) -> float:
     below = int(np.count_nonzero(deltas <= 0.0))
     above = int(np.count_nonzero(deltas >= 0.0))
     return min(1.0, 2.0 * (min(below, above) + 1) / (n + 1))
-
-
-def _clean(value: float) -> float:
-    """Round away float noise (1e-17 instead of 0) so hand-checkable values read as such."""
-    return round(value, 12) + 0.0  # + 0.0 turns -0.0 into 0.0
-
-
-def _check_bootstrap(n_bootstrap: int, confidence: float) -> None:
-    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, int) or n_bootstrap < 1:
-        raise ConfigError(f"n_bootstrap must be a positive integer (e.g. 1000), got {n_bootstrap!r}")
-    if not 0.0 < confidence < 1.0:
-        raise ConfigError(f"confidence must be between 0 and 1 (e.g. 0.95), got {confidence!r}")
-
-
-def _adapter(cls: type) -> Any:
-    from pydantic import TypeAdapter
-
-    return TypeAdapter(cls)
-
-
-def _loads(text: str | bytes, what: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"the {what} is not valid JSON: {exc}") from exc
-
-
-def _validate(cls: type, data: Any, what: str) -> Any:
-    from pydantic import ValidationError
-
-    try:
-        return _adapter(cls).validate_python(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or '(top)'}: {e['msg']}" for e in exc.errors()[:5]
-        )
-        raise ConfigError(f"not a valid {what} ({exc.error_count()} problem(s)): {problems}") from exc
-
-
-def _fmt(value: float | None, *, signed: bool = False) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:+.3f}" if signed else f"{value:.3f}"
-
-
-def _fmt_ci(ci: Interval, *, signed: bool = False) -> str:
-    return f"[{_fmt(ci[0], signed=signed)}, {_fmt(ci[1], signed=signed)}]"
 
 
 def _fmt_p(p: float) -> str:

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -129,3 +134,21 @@ def test_callback_refuses_sharded_models_and_bad_period():
         _refuse_sharded_models(SimpleNamespace(fsdp="full_shard"), None)
     with pytest.raises(ConfigError, match="every_n_steps must be 0"):
         PersonaStabilityCallback(HELD_OUT, LOTTERY, every_n_steps=-1)
+
+
+def test_stability_callback_under_two_processes(tmp_path):
+    """DDP on CPU (gloo): the main process generates, the other waits, both finish every step together."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    script = Path(__file__).with_name("distributed_grpo.py")
+    out = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
+         "--master_port", str(port), str(script), str(tmp_path)],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    main, other = (json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1))
+    assert main["world_size"] == other["world_size"] == 2
+    assert main["evaluated_steps"] == main["logged_steps"] == [0, 1, 2]
+    assert other["evaluated_steps"] == [] and other["global_step"] == main["global_step"] == 2

@@ -311,11 +311,11 @@ def test_report_confidence_intervals(report):
     low, high = owl.task("expected_action").ci
     assert 2.0 <= low < 3.0 < high <= 4.0
     # the cell's interval is exactly the percentile interval of its resampled means (seeded per persona/task)
-    from permix_plugins.fidelity.questions import _stable_seed
+    from permix_plugins.fidelity.questions import stable_seed
 
     values = np.array([4.0, 2.0, 3.0])
     boots = np.concatenate(
-        [c @ values / 3 for c in resample_counts(3, 400, _stable_seed(7, "owl", "expected_action"))]
+        [c @ values / 3 for c in resample_counts(3, 400, stable_seed(7, "owl", "expected_action"))]
     )
     assert owl.task("expected_action").ci == percentile_interval(boots, 0.95)
     # seeded: same seed, same intervals; a persona's interval does not depend on the other personas

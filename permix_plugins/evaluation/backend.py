@@ -31,6 +31,7 @@ __all__ = [
     "GenerationError",
     "Messages",
     "chat_template_supports_system",
+    "close_backend",
     "load_backend",
     "prompt_seed",
 ]
@@ -123,6 +124,17 @@ def load_backend(
         f"unknown backend {name!r}; use one of {list(BACKENDS)} "
         "(TGI, SGLang and vLLM serve are all reached with 'openai' and --base-url)"
     )
+
+
+def close_backend(backend: Any) -> None:
+    """Release what `backend` holds (e.g. the connection pool of `OpenAIBackend`) if it has a ``close()``.
+
+    Example:
+        >>> close_backend(object())  # nothing to close
+    """
+    close = getattr(backend, "close", None)
+    if callable(close):
+        close()
 
 
 def chat_template_supports_system(tokenizer: Any) -> bool:

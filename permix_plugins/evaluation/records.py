@@ -1,8 +1,8 @@
 """Evaluation records: one scored completion per (item, persona, sample), stored as JSON lines.
 
 The results file is append-only and resumable: each line is written (and flushed) as soon as its completion is
-scored, a rerun skips the keys already present, and a last line cut short by a crash is ignored and cut away
-before new lines are appended.
+scored, a rerun skips the keys already present (and must use the same settings: `check_resumable`), and a last
+line cut short by a crash is ignored and cut away before new lines are appended.
 
 Example:
     >>> import pathlib, tempfile
@@ -22,17 +22,28 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from os import PathLike
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any, Protocol, TypeVar
 
 from permix_plugins.errors import ConfigError
 
-__all__ = ["EvalRecord", "JsonRecord", "ResultsWriter", "read_jsonl", "read_results", "report_rows"]
+__all__ = [
+    "EvalRecord",
+    "JsonRecord",
+    "ResultsWriter",
+    "check_resumable",
+    "read_jsonl",
+    "read_results",
+    "report_rows",
+    "validate_record",
+]
 
 logger = logging.getLogger(__name__)
+
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -77,13 +88,7 @@ class EvalRecord:
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, where: str = "record") -> EvalRecord:
         """A record from a parsed JSON line; unknown keys are ignored, a missing or mistyped one raises."""
-        from pydantic import TypeAdapter, ValidationError
-
-        try:
-            return TypeAdapter(cls).validate_python(data)  # type: ignore[no-any-return]
-        except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
-            raise ConfigError(f"{where} is not an evaluation record: {problems}") from exc
+        return validate_record(cls, data, where=where, what="an evaluation record")
 
 
 def read_results(path: str | PathLike[str], *, repair: bool = False) -> list[EvalRecord]:
@@ -130,6 +135,38 @@ def read_jsonl(path: str | PathLike[str], *, repair: bool = False) -> list[tuple
                 handle.seek(0, os.SEEK_END)
                 handle.write(b"\n")
     return records
+
+
+def validate_record(cls: type[R], data: Mapping[str, Any], *, where: str, what: str) -> R:
+    """`data` (a parsed JSON line) as a `cls` record; unknown keys are ignored, a missing or mistyped one
+    raises `ConfigError` saying that `where` is not `what`."""
+    from pydantic import TypeAdapter, ValidationError
+
+    try:
+        return TypeAdapter(cls).validate_python(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
+        raise ConfigError(f"{where} is not {what}: {problems}") from exc
+
+
+def check_resumable(path: Path, record: object, settings: Mapping[str, Any], *, holds: str) -> None:
+    """Raise `ConfigError` unless `record`, read from the results file `path`, was made with this run's
+    `settings`: a results file holds one run's settings (`holds` says what it holds, e.g. "results made").
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> path, line = Path("r.jsonl"), SimpleNamespace(model="m")  # a line written by a run of model m
+        >>> check_resumable(path, line, {"model": "m2"}, holds="results made")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        permix_plugins.errors.ConfigError: r.jsonl holds results made with model='m', but this run uses ...
+    """
+    for key, value in settings.items():
+        if getattr(record, key) != value:
+            raise ConfigError(
+                f"{path} holds {holds} with {key}={getattr(record, key)!r}, but this run uses "
+                f"{key}={value!r}; write to another --out directory (or delete {path.name}) to start over"
+            )
 
 
 def report_rows(records: Iterable[EvalRecord]) -> list[tuple[str, str, bool | None, bool]]:

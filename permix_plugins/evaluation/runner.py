@@ -32,7 +32,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, NamedTuple, Protocol
+from typing import Any, Literal, NamedTuple, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -41,10 +41,17 @@ from permix_plugins.evaluation.backend import (
     DEFAULT_MAX_NEW_TOKENS,
     Backend,
     check_outputs,
+    close_backend,
     load_backend,
     prompt_seed,
 )
-from permix_plugins.evaluation.records import EvalRecord, ResultsWriter, read_results, report_rows
+from permix_plugins.evaluation.records import (
+    EvalRecord,
+    ResultsWriter,
+    check_resumable,
+    read_results,
+    report_rows,
+)
 from permix_plugins.personas import PersonaPool
 from permix_plugins.prompting import DEFAULT_INSTRUCTION, Placement, build_messages, check_placement
 from permix_plugins.stability import DEFAULT_BOOTSTRAP, StabilityReport
@@ -56,6 +63,8 @@ __all__ = [
     "Verifier",
     "evaluate",
     "load_report",
+    "parse_config",
+    "progress_bar",
     "resolve_placement",
     "run_eval",
     "write_report",
@@ -65,13 +74,22 @@ logger = logging.getLogger(__name__)
 
 RESULTS_FILE = "results.jsonl"
 REPORT_FILES = ("report.json", "report.md", "stability.png")
-_RESUME_KEYS = ("model", "temperature", "max_new_tokens")  # a results file holds one run's settings
 
 
 class Verifier(Protocol):
     """What the runner needs from a verifier (`permix_plugins.verifier.MathVerifier` is one)."""
 
     def verify_batch(self, golds: Sequence[object], completions: Sequence[object]) -> list[Any]: ...
+
+
+class _Report(Protocol):
+    """What `write_report` writes: a report that renders itself as JSON, markdown and a PNG."""
+
+    def to_json(self) -> str: ...
+
+    def to_markdown(self) -> str: ...
+
+    def plot(self, path: Path) -> Path: ...
 
 
 class EvalResult(NamedTuple):
@@ -120,7 +138,7 @@ def evaluate(
     items = _read_problems(problems)
     max_new_tokens = max_new_tokens or int(getattr(backend, "max_new_tokens", DEFAULT_MAX_NEW_TOKENS))
     used_placement = resolve_placement(backend, placement)
-    settings = {
+    settings = {  # a results file holds one run's settings
         "model": backend.model_id,
         "temperature": float(temperature),
         "max_new_tokens": max_new_tokens,
@@ -129,7 +147,7 @@ def evaluate(
     done: dict[tuple[str, str, int], EvalRecord] = {}
     if results is not None:
         for record in read_results(results, repair=True):
-            _check_resumable(Path(results), record, settings)
+            check_resumable(Path(results), record, settings, holds="results made")
             done[record.key] = record
     wanted = {(item.id, persona.id, s) for item in items for persona in pool for s in range(samples)}
     kept = [done[key] for key in done if key in wanted]
@@ -146,7 +164,7 @@ def evaluate(
         verifier = default_verifier()
     new: list[EvalRecord] = []
     writer = ResultsWriter(results) if results is not None else None
-    bar = _progress(total, f"eval {backend.model_id}", enabled=progress)
+    bar = progress_bar(total, f"eval {backend.model_id}", enabled=progress)
     try:
         for persona_id, persona_text, chunk in todo:
             messages = [
@@ -236,7 +254,35 @@ def resolve_placement(backend: Backend, placement: str) -> Placement:
     return chosen
 
 
+def progress_bar(total: int, description: str, *, enabled: bool) -> Any:
+    """A tqdm bar over `total` samples (off when not `enabled` or there is nothing to do)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=total, desc=description, unit="sample", disable=not enabled or total == 0, dynamic_ncols=True
+    )
+
+
 # ------------------------------------------------------------------------------------------------ the CLI run
+C = TypeVar("C", bound=BaseModel)
+
+
+def parse_config(cls: type[C], options: Mapping[str, Any]) -> C:
+    """`cls(**options)` (a command's pydantic options model); a bad option raises `ConfigError` naming its
+    ``--flag`` and what is accepted, an error of the options together (a model validator's) says what to do.
+
+    Example:
+        >>> parse_config(EvalConfig, {"model": "m", "out": "o", "backend": "tgi"})  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        permix_plugins.errors.ConfigError: invalid option --backend: 'tgi' is not one of 'transformers', ...
+    """
+    try:
+        return cls(**options)
+    except ValidationError as exc:
+        raise ConfigError("; ".join(_option_error(e) for e in exc.errors())) from None
+
+
 class EvalConfig(BaseModel):
     """The options of ``permix eval`` (one field per flag: ``max_new_tokens`` is ``--max-new-tokens``).
 
@@ -278,10 +324,7 @@ class EvalConfig(BaseModel):
     @classmethod
     def parse(cls, **options: Any) -> EvalConfig:
         """Validate `options`; a bad one raises `ConfigError` naming its ``--flag`` and what is accepted."""
-        try:
-            return cls(**options)
-        except ValidationError as exc:
-            raise ConfigError("; ".join(_flag_error(e) for e in exc.errors())) from None
+        return parse_config(cls, options)
 
 
 class EvalRun(NamedTuple):
@@ -306,7 +349,7 @@ def run_eval(config: EvalConfig) -> EvalRun:
         "max_new_tokens": config.max_new_tokens,
     }
     for record in read_results(results)[:1]:  # fail before loading a model, not after
-        _check_resumable(results, record, settings)
+        check_resumable(results, record, settings, holds="results made")
     backend = load_backend(
         config.backend,
         config.model,
@@ -339,17 +382,22 @@ def run_eval(config: EvalConfig) -> EvalRun:
             meta={"problems": config.problems, "split": split, "limit": config.limit},
         )
     finally:
-        close = getattr(backend, "close", None)
-        if callable(close):
-            close()
+        close_backend(backend)
     return EvalRun(report, results, write_report(report, config.out))
 
 
-def write_report(report: StabilityReport, directory: str | Path) -> list[Path]:
-    """Write ``report.json``, ``report.md`` and ``stability.png`` (the PNG needs matplotlib)."""
+def write_report(
+    report: _Report, directory: str | Path, *, files: tuple[str, str, str] = REPORT_FILES
+) -> list[Path]:
+    """Write ``report.json``, ``report.md`` and ``stability.png`` (the PNG needs matplotlib).
+
+    `files` renames the three (JSON, markdown, PNG, in that order): the fidelity report is written through
+    here as ``fidelity.json``, ``fidelity.md`` and ``fidelity.png``. `report` is a `StabilityReport`, or any
+    report with ``to_json``, ``to_markdown`` and ``plot``.
+    """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    json_path, md_path, png_path = (directory / name for name in REPORT_FILES)
+    json_path, md_path, png_path = (directory / name for name in files)
     json_path.write_text(report.to_json() + "\n", encoding="utf-8")
     md_path.write_text(report.to_markdown(), encoding="utf-8")
     written = [json_path, md_path]
@@ -419,16 +467,6 @@ def _read_problems(problems: Iterable[Mapping[str, Any]]) -> list[_Problem]:
     return items
 
 
-def _check_resumable(path: Path, record: EvalRecord, settings: Mapping[str, Any]) -> None:
-    for key in _RESUME_KEYS:
-        if getattr(record, key) != settings[key]:
-            raise ConfigError(
-                f"{path} holds results made with {key}={getattr(record, key)!r}, but this run uses "
-                f"{key}={settings[key]!r}; write to another --out directory "
-                f"(or delete {path.name}) to start over"
-            )
-
-
 Chunk = tuple[str, str, list[tuple[_Problem, list[int]]]]
 
 
@@ -462,17 +500,10 @@ def _in_order(records: list[EvalRecord], items: list[_Problem], pool: PersonaPoo
     return sorted(records, key=lambda r: (persona_rank[r.persona_id], item_rank[r.item_id], r.sample))
 
 
-def _progress(total: int, description: str, *, enabled: bool) -> Any:
-    from tqdm.auto import tqdm
-
-    return tqdm(
-        total=total, desc=description, unit="sample", disable=not enabled or total == 0, dynamic_ncols=True
-    )
-
-
-def _flag_error(error: Mapping[str, Any]) -> str:
-    field = str(error["loc"][0]) if error["loc"] else "options"
-    flag = "--" + re.sub(r"_", "-", field)
+def _option_error(error: Mapping[str, Any]) -> str:
+    if not error["loc"]:  # a model validator's error: about the options together, not one flag
+        return f"invalid options: {str(error['msg']).removeprefix('Value error, ')}"
+    flag = "--" + re.sub(r"_", "-", str(error["loc"][0]))
     if error["type"] == "extra_forbidden":
         return f"unknown option {flag}"
     if error["type"] == "literal_error":

@@ -55,6 +55,7 @@ __all__ = [
     "check_tasks",
     "load_personagym_questions",
     "persona_questions",
+    "stable_seed",
     "task_from_name",
 ]
 
@@ -279,7 +280,7 @@ def persona_questions(
                 f"questions_per_task={questions_per_task} is more than the {capacity} distinct templated "
                 f"questions of task {task!r}; use at most {capacity}, or PersonaGym's question files"
             )
-        rng = random.Random(_stable_seed(seed, persona_id, task))
+        rng = random.Random(stable_seed(seed, persona_id, task))
         order_t = rng.sample(range(len(templates)), len(templates))
         order_e = rng.sample(range(len(places)), len(places))
         used: set[tuple[int, int]] = set()
@@ -423,6 +424,12 @@ def check_tasks(tasks: Iterable[str]) -> tuple[Task, ...]:
     return tuple(t for t in TASKS if t in chosen)
 
 
+def stable_seed(seed: int, *parts: str) -> int:
+    """A seed from the run seed and names, the same in every process (unlike the builtin `hash`)."""
+    payload = json.dumps([seed, *parts]).encode()
+    return int.from_bytes(hashlib.blake2b(payload, digest_size=8).digest(), "big")
+
+
 # ------------------------------------------------------------------------------------------------ internals
 def _read_question_file(path: Path, limit: int | None) -> tuple[Question, ...]:
     try:
@@ -463,12 +470,6 @@ def _check_count(questions_per_task: int) -> None:
         or questions_per_task < 1
     ):
         raise ConfigError(f"questions_per_task must be a positive integer, got {questions_per_task!r}")
-
-
-def _stable_seed(seed: int, *parts: str) -> int:
-    """A seed from the run seed and names, the same in every process (unlike the builtin `hash`)."""
-    payload = json.dumps([seed, *parts]).encode()
-    return int.from_bytes(hashlib.blake2b(payload, digest_size=8).digest(), "big")
 
 
 def _name_key(name: str) -> str:

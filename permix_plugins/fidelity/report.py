@@ -43,22 +43,18 @@ from typing import Any
 import numpy as np
 
 from permix_plugins._optional import require
+from permix_plugins._reporting import adapter, check_bootstrap, clean, fmt_ci, loads, validate
 from permix_plugins.errors import ConfigError
 from permix_plugins.fidelity.judge import GRADE_STATUSES
-from permix_plugins.fidelity.questions import TASK_ABBREVIATIONS, TASK_TITLES, TASKS, Task, task_from_name
-from permix_plugins.fidelity.questions import _stable_seed as stable_seed
-
-# Bootstrap and report helpers shared with the stability report (one implementation of each).
-from permix_plugins.stability import (
-    DEFAULT_BOOTSTRAP,
-    _check_bootstrap,
-    _clean,
-    _fmt_ci,
-    _loads,
-    _validate,
-    percentile_interval,
-    resample_counts,
+from permix_plugins.fidelity.questions import (
+    TASK_ABBREVIATIONS,
+    TASK_TITLES,
+    TASKS,
+    Task,
+    stable_seed,
+    task_from_name,
 )
+from permix_plugins.stability import DEFAULT_BOOTSTRAP, percentile_interval, resample_counts
 
 __all__ = ["FIDELITY_DEFINITION", "FidelityReport", "PersonaFidelity", "TaskScore"]
 
@@ -152,7 +148,7 @@ class FidelityReport:
         those keys; ``score=None`` is a parse failure (`status` defaults to ``no_score`` then, ``ok``
         otherwise). Tasks may be ids or PersonaGym names. A repeated (persona, task, question) raises.
         """
-        _check_bootstrap(n_bootstrap, confidence)
+        check_bootstrap(n_bootstrap, confidence)
         cells, failures, n_grades = _read_rows(rows)
         return _build(
             cells, failures, n_grades, n_bootstrap=n_bootstrap, confidence=confidence, seed=seed, meta=meta
@@ -191,14 +187,12 @@ class FidelityReport:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (`from_dict` reads it back)."""
-        from pydantic import TypeAdapter
-
-        return TypeAdapter(FidelityReport).dump_python(self, mode="json")  # type: ignore[no-any-return]
+        return adapter(FidelityReport).dump_python(self, mode="json")  # type: ignore[no-any-return]
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FidelityReport:
         """A report from `to_dict` output (validated; a bad field raises `ConfigError` naming it)."""
-        return _validate(FidelityReport, data, "fidelity report")  # type: ignore[no-any-return]
+        return validate(FidelityReport, data, "fidelity report")  # type: ignore[no-any-return]
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """The report as JSON text; `FidelityReport.from_json` gives back an equal report.
@@ -213,7 +207,7 @@ class FidelityReport:
     @classmethod
     def from_json(cls, text: str | bytes) -> FidelityReport:
         """Read a report written by `to_json` (the ``fidelity.json`` of ``permix fidelity``)."""
-        return cls.from_dict(_loads(text, "fidelity report"))
+        return cls.from_dict(loads(text, "fidelity report"))
 
     @classmethod
     def read(cls, path: str | PathLike[str]) -> FidelityReport:
@@ -476,7 +470,7 @@ def _build(
 
 
 def _mean(values: Sequence[float]) -> float | None:
-    return _clean(float(np.mean(values))) if values else None
+    return clean(float(np.mean(values))) if values else None
 
 
 def _mean_rows(replicates: list[np.ndarray]) -> np.ndarray | None:
@@ -514,4 +508,4 @@ def _fmt(value: float | None, *, digits: int = 3) -> str:
 
 
 def _fmt_interval(ci: Interval | None) -> str:
-    return "n/a" if ci is None else _fmt_ci(ci)
+    return "n/a" if ci is None else fmt_ci(ci)

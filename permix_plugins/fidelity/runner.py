@@ -37,12 +37,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from permix_plugins.errors import ConfigError, MissingDependencyError
-from permix_plugins.evaluation.backend import Backend, check_outputs, load_backend, prompt_seed
-from permix_plugins.evaluation.records import ResultsWriter, read_jsonl
-from permix_plugins.evaluation.runner import _flag_error, _progress, resolve_placement
+from permix_plugins.errors import ConfigError
+from permix_plugins.evaluation.backend import Backend, check_outputs, close_backend, load_backend, prompt_seed
+from permix_plugins.evaluation.records import ResultsWriter, check_resumable, read_jsonl, validate_record
+from permix_plugins.evaluation.runner import parse_config, progress_bar, resolve_placement, write_report
 from permix_plugins.fidelity.judge import DEFAULT_JUDGE_MAX_NEW_TOKENS, grade_answers, load_judge
 from permix_plugins.fidelity.questions import (
     DEFAULT_QUESTIONS_PER_TASK,
@@ -75,7 +75,6 @@ logger = logging.getLogger(__name__)
 RESULTS_FILE = "fidelity.jsonl"
 REPORT_FILES = ("fidelity.json", "fidelity.md", "fidelity.png")
 DEFAULT_MAX_NEW_TOKENS = 512  # an in-character answer to one question
-_RESUME_KEYS = ("model", "judge", "temperature", "max_new_tokens", "seed")  # one run's settings per file
 
 
 @dataclass(frozen=True)
@@ -116,13 +115,7 @@ class FidelityRecord:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, where: str = "record") -> FidelityRecord:
         """A record from a parsed JSON line; unknown keys are ignored, a missing or mistyped one raises."""
-        from pydantic import TypeAdapter
-
-        try:
-            return TypeAdapter(cls).validate_python(data)  # type: ignore[no-any-return]
-        except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
-            raise ConfigError(f"{where} is not a fidelity record: {problems}") from exc
+        return validate_record(cls, data, where=where, what="a fidelity record")
 
 
 class FidelityResult(NamedTuple):
@@ -173,7 +166,7 @@ def evaluate_fidelity(
     plan = _questions(pool, questions, chosen, questions_per_task=questions_per_task, seed=seed)
     max_new_tokens = max_new_tokens or int(getattr(model, "max_new_tokens", DEFAULT_MAX_NEW_TOKENS))
     used_placement = resolve_placement(model, placement)
-    settings = {
+    settings = {  # a results file holds one run's settings
         "model": model.model_id,
         "judge": judge.model_id,
         "temperature": float(temperature),
@@ -184,7 +177,7 @@ def evaluate_fidelity(
     done: dict[tuple[str, str, str], FidelityRecord] = {}
     if results is not None:
         for record in read_fidelity_results(results, repair=True):
-            _check_resumable(Path(results), record, settings)
+            check_resumable(Path(results), record, settings, holds="answers graded")
             done[record.key] = record
     wanted = [(persona.id, q.task, q.id) for persona in pool for q in plan[persona.id]]
     todo: list[tuple[Persona, list[Question]]] = []  # chunks of one persona's unanswered questions
@@ -197,7 +190,7 @@ def evaluate_fidelity(
 
     new: dict[tuple[str, str, str], FidelityRecord] = {}
     writer = ResultsWriter(results) if results is not None else None
-    bar = _progress(sum(len(chunk) for _, chunk in todo), f"fidelity {model.model_id}", enabled=progress)
+    bar = progress_bar(sum(len(chunk) for _, chunk in todo), f"fidelity {model.model_id}", enabled=progress)
     try:
         for persona, chunk in todo:
             messages = [
@@ -327,16 +320,7 @@ class FidelityConfig(BaseModel):
     @classmethod
     def parse(cls, **options: Any) -> FidelityConfig:
         """Validate `options`; a bad one raises `ConfigError` naming its ``--flag`` and what is accepted."""
-        try:
-            return cls(**options)
-        except ValidationError as exc:
-            messages = [
-                f"invalid options: {str(e['msg']).removeprefix('Value error, ')}"
-                if not e["loc"]
-                else _flag_error(e)
-                for e in exc.errors()
-            ]
-            raise ConfigError("; ".join(messages)) from None
+        return parse_config(cls, options)
 
 
 class FidelityRun(NamedTuple):
@@ -373,7 +357,7 @@ def run_fidelity(config: FidelityConfig) -> FidelityRun:
         "seed": config.seed,
     }
     for record in read_fidelity_results(results)[:1]:  # fail before loading a model, not after
-        _check_resumable(results, record, settings)
+        check_resumable(results, record, settings, holds="answers graded")
 
     options: dict[str, Any] = {  # each backend uses the options that apply to it
         "batch_size": config.batch_size,
@@ -421,25 +405,13 @@ def run_fidelity(config: FidelityConfig) -> FidelityRun:
         )
     finally:
         for backend in backends:
-            close = getattr(backend, "close", None)
-            if callable(close):
-                close()
+            close_backend(backend)
     return FidelityRun(report, results, write_fidelity_report(report, config.out))
 
 
 def write_fidelity_report(report: FidelityReport, directory: str | Path) -> list[Path]:
     """Write ``fidelity.json``, ``fidelity.md`` and ``fidelity.png`` (the PNG needs matplotlib)."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    json_path, md_path, png_path = (directory / name for name in REPORT_FILES)
-    json_path.write_text(report.to_json() + "\n", encoding="utf-8")
-    md_path.write_text(report.to_markdown(), encoding="utf-8")
-    written = [json_path, md_path]
-    try:
-        written.append(report.plot(png_path))
-    except MissingDependencyError as exc:
-        logger.warning("no %s: %s", png_path.name, exc)
-    return written
+    return write_report(report, directory, files=REPORT_FILES)
 
 
 def load_fidelity_report(
@@ -508,16 +480,6 @@ def _questions(
             )
         plan[persona.id] = chosen
     return plan
-
-
-def _check_resumable(path: Path, record: FidelityRecord, settings: Mapping[str, Any]) -> None:
-    for key in _RESUME_KEYS:
-        if getattr(record, key) != settings[key]:
-            raise ConfigError(
-                f"{path} holds answers graded with {key}={getattr(record, key)!r}, but this run uses "
-                f"{key}={settings[key]!r}; write to another --out directory (or delete {path.name}) to "
-                "start over"
-            )
 
 
 def _report_rows(records: Sequence[FidelityRecord]) -> list[tuple[str, str, str, int | None, str]]:
