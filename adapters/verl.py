@@ -5,7 +5,8 @@ Three pieces, for verl 0.9 (``python -m verl.trainer.main_ppo``); ``permix verl-
 * **Reward** (no adapter code): ``reward.custom_reward_function.path=pkg://permix_plugins.math`` with
   ``reward.custom_reward_function.name=compute_score`` — for the reward-loop managers ``naive`` (recommended: the
   verifier already runs math-verify in its own killable processes), ``dapo`` and ``remote``, and the legacy ``naive``;
-  ``name=compute_score_batch`` for the legacy ``batch`` manager.
+  ``name=compute_score_batch`` for the legacy ``batch`` manager, ``name=compute_score_scalar`` for the legacy
+  ``prime`` manager (it only takes numbers).
 * **On-line mixing**: ``data.custom_cls.path=pkg://permix_plugins.adapters.verl`` with
   ``data.custom_cls.name=PersonaMixRLHFDataset``, a subclass of verl's `RLHFDataset` that gives rows their personas
   as it loads them. Settings live under ``data.permix`` (new keys for verl, hence the ``+`` in ``+data.permix.pool=…``):
