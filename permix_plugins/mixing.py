@@ -116,10 +116,9 @@ class PersonaMixDataset(Dataset):
         if int(epochs) < 1:
             raise ConfigError(f"epochs must be at least 1, got {epochs!r}")
         check_placement(placement)
-        base = normalize_problems(problems, problem_column=prompt_column, answer_column=answer_column)
-        base = base.remove_columns([c for c in ("prompt", "persona_id") if c in base.column_names])
-
-        source = base.to_dict()
+        source = normalize_problems(problems, problem_column=prompt_column, answer_column=answer_column).to_dict()
+        for replaced in ("prompt", "persona_id"):  # an input's own prompt/persona columns are rewritten below
+            source.pop(replaced, None)
         columns: dict[str, list[Any]] = {"prompt": [], "persona_id": []}
         problem_texts = source["problem"]
         personas = tuple(pool)
