@@ -151,11 +151,11 @@ def reward_func(
         queries, prompts, labels = [queries], [prompts], [labels]  # type: ignore[list-item]
     try:
         count = len(queries)
-    except Exception:  # not a sequence: nothing to score, but still answer in the expected shape
+    except Exception:  # noqa: BLE001 - not a sequence: nothing to score, but still answer in the expected shape
         count = 1
     try:
         rows = _score(queries, prompts, labels, count)
-    except Exception:  # a bug of ours must cost these samples, not the rollout (OpenRLHF would hide it)
+    except Exception:  # noqa: BLE001 - a bug of ours must cost these samples, not the rollout (OpenRLHF would hide it)
         _warn_once("crash", "permix reward_func failed; its samples score 0.0 as 'error'", exc_info=True)
         rows = [_flags("error", has_persona=False)] * count
     rewards = torch.tensor([row["accuracy"] for row in rows], dtype=torch.float32)
@@ -229,7 +229,7 @@ def _verify_bounded(golds: list[Any], responses: list[str]) -> list[Verdict]:
     def work() -> None:
         try:
             box.append(default_verifier().verify_batch(golds, responses))
-        except Exception:  # e.g. a bad PERMIX_VERIFY_* variable: count it, do not lose the rollout
+        except Exception:  # noqa: BLE001 - e.g. a bad PERMIX_VERIFY_* variable: count it, do not lose the rollout
             _warn_once("verifier", "permix reward_func: the verifier failed; samples score 0.0 as 'error'",
                        exc_info=True)  # fmt: skip
             box.append([Verdict(False, "error")] * len(golds))

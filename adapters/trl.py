@@ -104,7 +104,12 @@ class PersonaStabilityCallback(transformers.TrainerCallback):
         self.trainer = trainer
         self.every_n_steps = every_n_steps
         self.eval_on_start = eval_on_start
-        self.generation = dict(samples=samples, temperature=temperature, seed=seed, placement=placement)
+        self.generation = {
+            "samples": samples,
+            "temperature": temperature,
+            "seed": seed,
+            "placement": placement,
+        }
         self.instruction = instruction
         self.max_new_tokens = max_new_tokens
         self.batch_size = batch_size
@@ -151,19 +156,35 @@ class PersonaStabilityCallback(transformers.TrainerCallback):
             if model is None or tokenizer is None:
                 raise ConfigError("PersonaStabilityCallback needs the trainer's model and processing_class")
             backend = TransformersBackend(
-                model, tokenizer, batch_size=self.batch_size, max_new_tokens=self.max_new_tokens,
+                model,
+                tokenizer,
+                batch_size=self.batch_size,
+                max_new_tokens=self.max_new_tokens,
                 model_id=f"step-{state.global_step}",
             )
             result = evaluate(
-                backend, self.problems, self.pool, instruction=self.instruction, n_bootstrap=self.n_bootstrap,
-                progress=False, meta={"step": state.global_step}, **self.generation,
+                backend,
+                self.problems,
+                self.pool,
+                instruction=self.instruction,
+                n_bootstrap=self.n_bootstrap,
+                progress=False,
+                meta={"step": state.global_step},
+                **self.generation,
             )
             self.reports.append((state.global_step, result.report))
             self._pending = stability_metrics(result.report, self.prefix)
-            logger.info("step %d: PSS %.3f, mean accuracy %.3f", state.global_step, result.report.pss, result.report.mean)
+            logger.info(
+                "step %d: PSS %.3f, mean accuracy %.3f",
+                state.global_step,
+                result.report.pss,
+                result.report.mean,
+            )
             if self.output_dir is not None:
                 self.output_dir.mkdir(parents=True, exist_ok=True)
-                (self.output_dir / f"stability-step{state.global_step}.json").write_text(result.report.to_json())
+                (self.output_dir / f"stability-step{state.global_step}.json").write_text(
+                    result.report.to_json()
+                )
         _barrier()
 
     def _flush(self, state) -> None:

@@ -16,11 +16,11 @@ import time
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
-import torch  # noqa: E402
+import torch
 
-from permix_plugins import PersonaPool, build_messages, load_problems  # noqa: E402
-from permix_plugins.evaluation import TransformersBackend  # noqa: E402
-from permix_plugins.tinylm import build_model, build_tokenizer  # noqa: E402
+from permix_plugins import PersonaPool, build_messages, load_problems
+from permix_plugins.evaluation import TransformersBackend
+from permix_plugins.tinylm import build_model, build_tokenizer
 
 
 def best_of(repeats: int, fn) -> float:

@@ -14,9 +14,9 @@ import time
 
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
-from datasets import disable_caching  # noqa: E402
+from datasets import disable_caching
 
-from permix_plugins import PersonaMixDataset, PersonaPool, load_problems  # noqa: E402
+from permix_plugins import PersonaMixDataset, PersonaPool, load_problems
 
 
 def best_of(repeats: int, fn) -> float:
@@ -29,7 +29,9 @@ def best_of(repeats: int, fn) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()

@@ -23,14 +23,14 @@ import time
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
-from datasets import Dataset  # noqa: E402
-from transformers import TrainerCallback  # noqa: E402
-from trl import GRPOConfig, GRPOTrainer  # noqa: E402
-from trl.rewards import accuracy_reward as trl_accuracy_reward  # noqa: E402
+from datasets import Dataset
+from transformers import TrainerCallback
+from trl import GRPOConfig, GRPOTrainer
+from trl.rewards import accuracy_reward as trl_accuracy_reward
 
-from permix_plugins import PersonaMixDataset, PersonaPool, load_problems  # noqa: E402
-from permix_plugins.math import accuracy_reward  # noqa: E402
-from permix_plugins.tinylm import build_model, build_tokenizer  # noqa: E402
+from permix_plugins import PersonaMixDataset, PersonaPool, load_problems
+from permix_plugins.math import accuracy_reward
+from permix_plugins.tinylm import build_model, build_tokenizer
 
 
 class StepTimer(TrainerCallback):
@@ -49,26 +49,45 @@ def run(dataset: Dataset, reward, tokenizer, steps: int) -> list[float]:
     timer = StepTimer()
     with tempfile.TemporaryDirectory() as out:
         config = GRPOConfig(
-            output_dir=out, max_steps=steps, per_device_train_batch_size=16, num_generations=4,
-            max_completion_length=48, learning_rate=1e-4, logging_steps=10 * steps, bf16=False, use_cpu=True,
-            gradient_checkpointing=False, report_to="none", save_strategy="no", seed=0, disable_tqdm=True,
+            output_dir=out,
+            max_steps=steps,
+            per_device_train_batch_size=16,
+            num_generations=4,
+            max_completion_length=48,
+            learning_rate=1e-4,
+            logging_steps=10 * steps,
+            bf16=False,
+            use_cpu=True,
+            gradient_checkpointing=False,
+            report_to="none",
+            save_strategy="no",
+            seed=0,
+            disable_tqdm=True,
         )
         trainer = GRPOTrainer(
-            model=build_model(tokenizer, hidden_size=64, num_layers=2, seed=0), reward_funcs=[reward],
-            train_dataset=dataset, args=config, processing_class=tokenizer, callbacks=[timer],
+            model=build_model(tokenizer, hidden_size=64, num_layers=2, seed=0),
+            reward_funcs=[reward],
+            train_dataset=dataset,
+            args=config,
+            processing_class=tokenizer,
+            callbacks=[timer],
         )
         trainer.train()
     return timer.times[1:]  # the first step pays one-time costs (worker start-up, caches)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
     tokenizer = build_tokenizer()
-    mixed = PersonaMixDataset(load_problems("synthetic", limit=512), PersonaPool.builtin("train"), persona_prob=0.5)
+    mixed = PersonaMixDataset(
+        load_problems("synthetic", limit=512), PersonaPool.builtin("train"), persona_prob=0.5
+    )
     plain = Dataset.from_dict({"prompt": mixed["prompt"], "solution": mixed["answer"]})
 
     times: dict[str, list[float]] = {"plain": [], "permix": []}

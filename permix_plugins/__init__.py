@@ -43,7 +43,36 @@ _EXPORTS: dict[str, str] = {
     "evaluate_fidelity": "permix_plugins.fidelity.runner",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+__all__ = [
+    "DEFAULT_INSTRUCTION",
+    "NO_PERSONA_ID",
+    "ConfigError",
+    "Extraction",
+    "FidelityReport",
+    "GenerationError",
+    "MathVerifier",
+    "MissingDependencyError",
+    "MixConfig",
+    "PermixError",
+    "Persona",
+    "PersonaFileError",
+    "PersonaMixDataset",
+    "PersonaPool",
+    "StabilityReport",
+    "Verdict",
+    "__version__",
+    "assign_persona",
+    "build_messages",
+    "build_text",
+    "evaluate",
+    "evaluate_fidelity",
+    "extract_answer",
+    "extract_gold",
+    "load_problems",
+    "normalize_problems",
+    "read_mix_config",
+    "synthetic_problems",
+]
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
@@ -51,7 +80,13 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 if TYPE_CHECKING:
     from permix_plugins.answers import Extraction, extract_answer, extract_gold
-    from permix_plugins.errors import ConfigError, GenerationError, MissingDependencyError, PermixError, PersonaFileError
+    from permix_plugins.errors import (
+        ConfigError,
+        GenerationError,
+        MissingDependencyError,
+        PermixError,
+        PersonaFileError,
+    )
     from permix_plugins.evaluation.runner import evaluate
     from permix_plugins.fidelity.report import FidelityReport
     from permix_plugins.fidelity.runner import evaluate_fidelity

@@ -196,15 +196,23 @@ def _report(args: argparse.Namespace) -> int:
 
 def _add_mixing_options(p: argparse.ArgumentParser) -> None:
     """How personas are mixed into prompts (`permix export TARGET` and `permix verl-overrides`)."""
-    p.add_argument("--personas", default="train", help="persona pool: lottery, train, eval, or a persona file")
-    p.add_argument("--persona-prob", type=float, default=0.5, help="share of prompts that get a persona (0..1)")
+    p.add_argument(
+        "--personas", default="train", help="persona pool: lottery, train, eval, or a persona file"
+    )
+    p.add_argument(
+        "--persona-prob", type=float, default=0.5, help="share of prompts that get a persona (0..1)"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the persona assignment")
-    p.add_argument("--placement", default="system", choices=["system", "user_prefix"], help="where the persona goes")
+    p.add_argument(
+        "--placement", default="system", choices=["system", "user_prefix"], help="where the persona goes"
+    )
 
 
 def _add_export_options(p: argparse.ArgumentParser) -> None:
     """The options every `permix export TARGET` shares: which problems, which personas, how they are mixed."""
-    p.add_argument("--problems", default="gsm8k", help="synthetic, gsm8k, math500, aime24, or a JSONL/parquet file")
+    p.add_argument(
+        "--problems", default="gsm8k", help="synthetic, gsm8k, math500, aime24, or a JSONL/parquet file"
+    )
     _add_mixing_options(p)
     p.add_argument("--limit", type=int, default=None, help="use at most this many problems per split")
 
@@ -230,12 +238,20 @@ def _add_export_openrlhf(targets: argparse._SubParsersAction) -> None:
         "persona of the pool and with none, so OpenRLHF reports eval_<persona>_pass1 over the same problems.",
     )
     _add_export_options(p)
-    p.add_argument("--split", default="train",
-                   help="problem split (default train; test for an eval file; a local file is used whole)")
-    p.add_argument("--every-persona", action="store_true",
-                   help="every problem under every persona and none (for --eval.dataset); no --persona-prob")
-    p.add_argument("--instruction", help="text after each problem (default: reason step by step, \\boxed{} "
-                   "answer; '' for none)")
+    p.add_argument(
+        "--split",
+        default="train",
+        help="problem split (default train; test for an eval file; a local file is used whole)",
+    )
+    p.add_argument(
+        "--every-persona",
+        action="store_true",
+        help="every problem under every persona and none (for --eval.dataset); no --persona-prob",
+    )
+    p.add_argument(
+        "--instruction",
+        help="text after each problem (default: reason step by step, \\boxed{} answer; '' for none)",
+    )
     p.add_argument("--out", required=True, help="output file (.jsonl)")
     p.set_defaults(handler=_export_openrlhf)
 
@@ -459,11 +475,17 @@ def _fidelity(args: argparse.Namespace) -> int:
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="the offline persona-lottery lab: PerMix-RLVR vs RLVR on a tiny model, on CPU")
-    p.add_argument("--out", default="permix-demo", help="output directory (report.md, summary.json, plots, models)")
+    p = sub.add_parser(
+        "demo", help="the offline persona-lottery lab: PerMix-RLVR vs RLVR on a tiny model, on CPU"
+    )
+    p.add_argument(
+        "--out", default="permix-demo", help="output directory (report.md, summary.json, plots, models)"
+    )
     p.add_argument("--quick", action="store_true", help="a shrunken run for smoke tests (tens of seconds)")
     p.add_argument("--seed", type=int, default=None, help="seed of everything (default 0)")
-    p.add_argument("--persona-prob", type=float, default=None, help="persona share of the PerMix run (default 0.5)")
+    p.add_argument(
+        "--persona-prob", type=float, default=None, help="persona share of the PerMix run (default 0.5)"
+    )
     p.add_argument("--sft-steps", type=int, default=None, help="supervised warm-up steps")
     p.add_argument("--grpo-steps", type=int, default=None, help="GRPO steps of each run")
     p.add_argument("--test-problems", type=int, default=None, help="held-out problems in every evaluation")
@@ -474,8 +496,13 @@ def _demo(args: argparse.Namespace) -> int:
     from permix_plugins.lab import lab_config, run_lab
 
     config = lab_config(
-        quick=args.quick, out_dir=args.out, seed=args.seed, persona_prob=args.persona_prob,
-        sft_steps=args.sft_steps, grpo_steps=args.grpo_steps, test_problems=args.test_problems,
+        quick=args.quick,
+        out_dir=args.out,
+        seed=args.seed,
+        persona_prob=args.persona_prob,
+        sft_steps=args.sft_steps,
+        grpo_steps=args.grpo_steps,
+        test_problems=args.test_problems,
     )
     run_lab(config, log=lambda line: print(line, flush=True))
     return 0

@@ -1,10 +1,10 @@
 """The exceptions permix-plugins raises on bad input (never on bad model output).
 
-    PermixError
-    ├── ConfigError (also a ValueError)       a value, file or option that cannot be used as given
-    │   └── PersonaFileError                  a persona file with a bad entry (names file, entry, field)
-    ├── GenerationError (RuntimeError)        a generation backend could not produce completions
-    └── MissingDependencyError (ImportError)  an optional framework is not installed (names the extra)
+PermixError
+├── ConfigError (also a ValueError)       a value, file or option that cannot be used as given
+│   └── PersonaFileError                  a persona file with a bad entry (names file, entry, field)
+├── GenerationError (RuntimeError)        a generation backend could not produce completions
+└── MissingDependencyError (ImportError)  an optional framework is not installed (names the extra)
 """
 
 from __future__ import annotations

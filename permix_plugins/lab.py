@@ -72,10 +72,17 @@ class LabConfig:
     @classmethod
     def quick(cls, out_dir: str = "permix-demo-quick", **overrides: Any) -> LabConfig:
         """A shrunken lab for tests and smoke runs (tens of seconds): same steps, tiny budgets."""
-        small = dict(
-            train_problems=300, test_problems=6, hidden_size=32, sft_steps=60, sft_batch_size=32,
-            grpo_steps=2, grpo_batch_size=16, num_generations=4, n_bootstrap=100,
-        )
+        small = {
+            "train_problems": 300,
+            "test_problems": 6,
+            "hidden_size": 32,
+            "sft_steps": 60,
+            "sft_batch_size": 32,
+            "grpo_steps": 2,
+            "grpo_batch_size": 16,
+            "num_generations": 4,
+            "n_bootstrap": 100,
+        }
         return cls(out_dir=out_dir, **{**small, **overrides})
 
     def check(self) -> LabConfig:
@@ -115,18 +122,29 @@ def run_lab(config: LabConfig | None = None, *, log: Callable[[str], None] = log
     out.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
     torch.manual_seed(config.seed)
-    train = load_problems("synthetic", split="train", limit=config.train_problems, seed=config.seed, levels=config.levels)
-    test = load_problems("synthetic", split="test", limit=config.test_problems, seed=config.seed, levels=config.levels)
-    held_out = PersonaPool([*PersonaPool.builtin(config.eval_pool), NO_PERSONA], name=f"{config.eval_pool}+none")
+    train = load_problems(
+        "synthetic", split="train", limit=config.train_problems, seed=config.seed, levels=config.levels
+    )
+    test = load_problems(
+        "synthetic", split="test", limit=config.test_problems, seed=config.seed, levels=config.levels
+    )
+    held_out = PersonaPool(
+        [*PersonaPool.builtin(config.eval_pool), NO_PERSONA], name=f"{config.eval_pool}+none"
+    )
     lottery_pool = PersonaPool.load(config.lottery_pool)
 
     tokenizer = build_tokenizer()
     model = build_model(
-        tokenizer, hidden_size=config.hidden_size, num_layers=config.num_layers, num_heads=config.num_heads,
+        tokenizer,
+        hidden_size=config.hidden_size,
+        num_layers=config.num_layers,
+        num_heads=config.num_heads,
         seed=config.seed,
     )
     params = sum(p.numel() for p in model.parameters())
-    log(f"[1/4] warm-up: {params:,}-parameter model, {config.sft_steps} supervised steps on {len(train)} problems")
+    log(
+        f"[1/4] warm-up: {params:,}-parameter model, {config.sft_steps} supervised steps on {len(train)} problems"
+    )
     loss = _warm_up(model, tokenizer, train, config)
     model.save_pretrained(out / "models" / "warm")
     tokenizer.save_pretrained(out / "models" / "warm")
@@ -134,8 +152,10 @@ def run_lab(config: LabConfig | None = None, *, log: Callable[[str], None] = log
 
     def measure(name: str, trained: Any, pool: PersonaPool) -> tuple[StabilityReport, list[EvalRecord]]:
         records, report = _evaluate(trained, tokenizer, test, pool, config, name, out)
-        log(f"      {name:<8} PSS {report.pss:.3f}  mean {report.mean:.3f}  no persona "
-            f"{report.accuracy.get(NO_PERSONA_ID, float('nan')):.3f}  worst {report.worst:.3f}")
+        log(
+            f"      {name:<8} PSS {report.pss:.3f}  mean {report.mean:.3f}  no persona "
+            f"{report.accuracy.get(NO_PERSONA_ID, float('nan')):.3f}  worst {report.worst:.3f}"
+        )
         return report, records
 
     log(f"[2/4] persona lottery of the warm start ({len(test)} held-out problems)")
@@ -149,18 +169,28 @@ def run_lab(config: LabConfig | None = None, *, log: Callable[[str], None] = log
         trained.save_pretrained(out / "models" / name)
         reports[name], records[name] = measure(name, trained, held_out)
 
-    pss = compare(reports["rlvr"], reports["permix"], labels=("rlvr", "permix"), n_bootstrap=config.n_bootstrap, seed=config.seed)
+    pss = compare(
+        reports["rlvr"],
+        reports["permix"],
+        labels=("rlvr", "permix"),
+        n_bootstrap=config.n_bootstrap,
+        seed=config.seed,
+    )
     no_persona = compare(
         *(_only_no_persona(records[name], config) for name in ("rlvr", "permix")),
-        labels=("rlvr", "permix"), n_bootstrap=config.n_bootstrap, seed=config.seed,
+        labels=("rlvr", "permix"),
+        n_bootstrap=config.n_bootstrap,
+        seed=config.seed,
     )
     summary = _summary(config, params, lottery, reports, pss, no_persona, time.monotonic() - start)
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     _plot_comparison(reports, out / "comparison.png")
     lottery.plot(out / "lottery.png", title="persona lottery of the warm start")
     (out / "report.md").write_text(_markdown(summary, lottery, reports, pss, no_persona))
-    log(f"done in {summary['seconds']:.0f} s: ΔPSS (permix − rlvr) {pss.delta_pss:+.3f} "
-        f"[{pss.delta_pss_ci[0]:+.3f}, {pss.delta_pss_ci[1]:+.3f}], p={pss.p_pss:.3g}; report: {out / 'report.md'}")
+    log(
+        f"done in {summary['seconds']:.0f} s: ΔPSS (permix − rlvr) {pss.delta_pss:+.3f} "
+        f"[{pss.delta_pss_ci[0]:+.3f}, {pss.delta_pss_ci[1]:+.3f}], p={pss.p_pss:.3g}; report: {out / 'report.md'}"
+    )
     return LabResult(lottery, reports, pss, no_persona, summary, out)
 
 
@@ -170,7 +200,7 @@ def _encode(tokenizer: Any, problem: str, answer: str) -> tuple[list[int], list[
         build_messages(problem, None, instruction=INSTRUCTION), tokenize=False, add_generation_prompt=True
     )
     target = f"\\boxed{{{answer}}}{tokenizer.eos_token}"
-    encode = lambda text: tokenizer(text, add_special_tokens=False)["input_ids"]  # noqa: E731
+    encode = lambda text: tokenizer(text, add_special_tokens=False)["input_ids"]
     return encode(prompt), encode(target)
 
 
@@ -181,7 +211,9 @@ def _warm_up(model: Any, tokenizer: Any, train: Any, config: LabConfig) -> float
 
     pairs = [_encode(tokenizer, row["problem"], row["answer"]) for row in train]
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.sft_lr, weight_decay=0.01)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.sft_lr, total_steps=config.sft_steps, pct_start=0.1)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=config.sft_lr, total_steps=config.sft_steps, pct_start=0.1
+    )
     rng = random.Random(config.seed)
     model.train()
     loss_value = float("nan")
@@ -207,14 +239,19 @@ def _warm_up(model: Any, tokenizer: Any, train: Any, config: LabConfig) -> float
     return loss_value
 
 
-def _grpo(model: Any, tokenizer: Any, train: Any, persona_prob: float, config: LabConfig, out: Path, log) -> Any:
+def _grpo(
+    model: Any, tokenizer: Any, train: Any, persona_prob: float, config: LabConfig, out: Path, log
+) -> Any:
     from transformers import PrinterCallback, TrainerCallback
     from trl import GRPOConfig, GRPOTrainer
 
     from permix_plugins.math import accuracy_reward
 
     dataset = PersonaMixDataset(
-        train, PersonaPool.builtin(config.train_pool), persona_prob=persona_prob, seed=config.seed,
+        train,
+        PersonaPool.builtin(config.train_pool),
+        persona_prob=persona_prob,
+        seed=config.seed,
         instruction=INSTRUCTION,
     )
     every = max(1, config.grpo_steps // 5)
@@ -225,13 +262,28 @@ def _grpo(model: Any, tokenizer: Any, train: Any, persona_prob: float, config: L
                 log(f"      step {state.global_step:>4}/{config.grpo_steps}  reward {logs['reward']:.3f}")
 
     args = GRPOConfig(
-        output_dir=str(out), max_steps=config.grpo_steps, per_device_train_batch_size=config.grpo_batch_size,
-        num_generations=config.num_generations, max_completion_length=config.max_new_tokens,
-        learning_rate=config.grpo_lr, temperature=1.0, logging_steps=every, bf16=False, use_cpu=True,
-        gradient_checkpointing=False, report_to="none", save_strategy="no", seed=config.seed, disable_tqdm=True,
+        output_dir=str(out),
+        max_steps=config.grpo_steps,
+        per_device_train_batch_size=config.grpo_batch_size,
+        num_generations=config.num_generations,
+        max_completion_length=config.max_new_tokens,
+        learning_rate=config.grpo_lr,
+        temperature=1.0,
+        logging_steps=every,
+        bf16=False,
+        use_cpu=True,
+        gradient_checkpointing=False,
+        report_to="none",
+        save_strategy="no",
+        seed=config.seed,
+        disable_tqdm=True,
     )
     trainer = GRPOTrainer(
-        model=model, reward_funcs=[accuracy_reward], train_dataset=dataset, args=args, processing_class=tokenizer,
+        model=model,
+        reward_funcs=[accuracy_reward],
+        train_dataset=dataset,
+        args=args,
+        processing_class=tokenizer,
         callbacks=[Progress()],
     )
     trainer.remove_callback(PrinterCallback)  # Progress reports instead of raw log dicts
@@ -240,15 +292,26 @@ def _grpo(model: Any, tokenizer: Any, train: Any, persona_prob: float, config: L
     return model
 
 
-def _evaluate(model: Any, tokenizer: Any, test: Any, pool: PersonaPool, config: LabConfig, name: str, out: Path):
+def _evaluate(
+    model: Any, tokenizer: Any, test: Any, pool: PersonaPool, config: LabConfig, name: str, out: Path
+):
     from permix_plugins.evaluation.transformers_backend import TransformersBackend
 
-    backend = TransformersBackend(model, tokenizer, batch_size=128, max_new_tokens=config.max_new_tokens, model_id=name)
+    backend = TransformersBackend(
+        model, tokenizer, batch_size=128, max_new_tokens=config.max_new_tokens, model_id=name
+    )
     results = out / "eval" / name / "results.jsonl"
     results.unlink(missing_ok=True)  # each lab run measures afresh
     records, report = evaluate(
-        backend, test, pool, instruction=INSTRUCTION, seed=config.seed, results=results,
-        n_bootstrap=config.n_bootstrap, progress=False, meta={"model": name, "pool": pool.name},
+        backend,
+        test,
+        pool,
+        instruction=INSTRUCTION,
+        seed=config.seed,
+        results=results,
+        n_bootstrap=config.n_bootstrap,
+        progress=False,
+        meta={"model": name, "pool": pool.name},
     )
     write_report(report, results.parent)
     return records, report
@@ -257,7 +320,9 @@ def _evaluate(model: Any, tokenizer: Any, test: Any, pool: PersonaPool, config: 
 def _only_no_persona(records: list[EvalRecord], config: LabConfig) -> StabilityReport:
     rows = [r for r in records if r.persona_id == NO_PERSONA_ID]
     return StabilityReport.from_results(
-        [(r.persona_id, r.item_id, r.correct, r.no_answer) for r in rows], n_bootstrap=config.n_bootstrap, seed=config.seed
+        [(r.persona_id, r.item_id, r.correct, r.no_answer) for r in rows],
+        n_bootstrap=config.n_bootstrap,
+        seed=config.seed,
     )
 
 
@@ -265,10 +330,18 @@ def _only_no_persona(records: list[EvalRecord], config: LabConfig) -> StabilityR
 def _summary(config, params, lottery, reports, pss, no_persona, seconds) -> dict[str, Any]:
     def brief(report: StabilityReport) -> dict[str, Any]:
         return {
-            "pss": report.pss, "pss_ci": list(report.pss_ci), "mean": report.mean, "mean_ci": list(report.mean_ci),
-            "std": report.std, "worst": report.worst, "worst_persona": report.worst_persona,
-            "no_persona": report.accuracy.get(NO_PERSONA_ID), "gap_to_none": report.gap_to_none,
-            "best_of_all": report.best_of_k[-1], "personas": len(report.personas), "items": report.n_items,
+            "pss": report.pss,
+            "pss_ci": list(report.pss_ci),
+            "mean": report.mean,
+            "mean_ci": list(report.mean_ci),
+            "std": report.std,
+            "worst": report.worst,
+            "worst_persona": report.worst_persona,
+            "no_persona": report.accuracy.get(NO_PERSONA_ID),
+            "gap_to_none": report.gap_to_none,
+            "best_of_all": report.best_of_k[-1],
+            "personas": len(report.personas),
+            "items": report.n_items,
         }
 
     return {
@@ -277,9 +350,14 @@ def _summary(config, params, lottery, reports, pss, no_persona, seconds) -> dict
         "lottery": {**brief(lottery), "accuracy": lottery.accuracy, "best_of_k": list(lottery.best_of_k)},
         "held_out": {name: brief(report) for name, report in reports.items()},
         "permix_vs_rlvr": {
-            "delta_pss": pss.delta_pss, "delta_pss_ci": list(pss.delta_pss_ci), "p_pss": pss.p_pss,
-            "delta_mean": pss.delta_mean, "delta_mean_ci": list(pss.delta_mean_ci), "p_mean": pss.p_mean,
-            "delta_no_persona": no_persona.delta_mean, "delta_no_persona_ci": list(no_persona.delta_mean_ci),
+            "delta_pss": pss.delta_pss,
+            "delta_pss_ci": list(pss.delta_pss_ci),
+            "p_pss": pss.p_pss,
+            "delta_mean": pss.delta_mean,
+            "delta_mean_ci": list(pss.delta_mean_ci),
+            "p_mean": pss.p_mean,
+            "delta_no_persona": no_persona.delta_mean,
+            "delta_no_persona_ci": list(no_persona.delta_mean_ci),
             "p_no_persona": no_persona.p_mean,
         },
         "seconds": seconds,
@@ -288,17 +366,19 @@ def _summary(config, params, lottery, reports, pss, no_persona, seconds) -> dict
 
 def _markdown(summary, lottery, reports, pss, no_persona) -> str:
     cfg, s = summary["config"], summary["permix_vs_rlvr"]
-    ci = lambda pair: f"[{pair[0]:+.3f}, {pair[1]:+.3f}]"  # noqa: E731
+    ci = lambda pair: f"[{pair[0]:+.3f}, {pair[1]:+.3f}]"
     held = summary["held_out"]
     lines = [
         "# Persona-lottery lab: PerMix-RLVR vs RLVR",
         "",
-        f"A {summary['parameters']:,}-parameter model built from scratch, warmed up on {cfg['train_problems']} "
-        f"synthetic problems (levels {list(cfg['levels'])}) without personas, then trained with GRPO for "
-        f"{cfg['grpo_steps']} steps twice from the same start: plain RLVR (persona_prob=0) and PerMix-RLVR "
-        f"(persona_prob={cfg['persona_prob']} over the `{cfg['train_pool']}` pool). Evaluated greedily on "
-        f"{cfg['test_problems']} held-out problems under the {held['warm']['personas'] - 1} held-out "
-        f"`{cfg['eval_pool']}` personas and no persona. Seed {cfg['seed']}; {summary['seconds']:.0f} s.",
+        (
+            f"A {summary['parameters']:,}-parameter model built from scratch, warmed up on {cfg['train_problems']} "
+            f"synthetic problems (levels {list(cfg['levels'])}) without personas, then trained with GRPO for "
+            f"{cfg['grpo_steps']} steps twice from the same start: plain RLVR (persona_prob=0) and PerMix-RLVR "
+            f"(persona_prob={cfg['persona_prob']} over the `{cfg['train_pool']}` pool). Evaluated greedily on "
+            f"{cfg['test_problems']} held-out problems under the {held['warm']['personas'] - 1} held-out "
+            f"`{cfg['eval_pool']}` personas and no persona. Seed {cfg['seed']}; {summary['seconds']:.0f} s."
+        ),
         "",
         "## Held-out personas",
         "",
@@ -320,8 +400,10 @@ def _markdown(summary, lottery, reports, pss, no_persona) -> str:
         "|---|---|---|---|",
         f"| PSS | {s['delta_pss']:+.3f} | {ci(s['delta_pss_ci'])} | {s['p_pss']:.3g} |",
         f"| mean accuracy over personas | {s['delta_mean']:+.3f} | {ci(s['delta_mean_ci'])} | {s['p_mean']:.3g} |",
-        f"| accuracy without persona | {s['delta_no_persona']:+.3f} | {ci(s['delta_no_persona_ci'])} | "
-        f"{s['p_no_persona']:.3g} |",
+        (
+            f"| accuracy without persona | {s['delta_no_persona']:+.3f} | {ci(s['delta_no_persona_ci'])} | "
+            f"{s['p_no_persona']:.3g} |"
+        ),
         "",
         "## Persona lottery of the warm start",
         "",
@@ -352,7 +434,15 @@ def _plot_comparison(reports: dict[str, StabilityReport], path: Path) -> None:
     for name, report in reports.items():
         color, marker = styles[name]
         acc = report.accuracy
-        left.scatter([acc[p] for p in order], ys, color=color, marker=marker, s=18, label=f"{name} (PSS {report.pss:.2f})", zorder=3)
+        left.scatter(
+            [acc[p] for p in order],
+            ys,
+            color=color,
+            marker=marker,
+            s=18,
+            label=f"{name} (PSS {report.pss:.2f})",
+            zorder=3,
+        )
         right.plot(np.arange(1, len(report.best_of_k) + 1), report.best_of_k, color=color, label=name)
     left.set_yticks(ys, order, fontsize=7)
     left.set_xlim(-0.02, 1.02)

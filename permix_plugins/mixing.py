@@ -32,7 +32,9 @@ def _splitmix64(x: int) -> int:
     return x ^ (x >> 31)
 
 
-def assign_persona(pool: PersonaPool, *, seed: int, row: int, epoch: int = 0, persona_prob: float) -> Persona | None:
+def assign_persona(
+    pool: PersonaPool, *, seed: int, row: int, epoch: int = 0, persona_prob: float
+) -> Persona | None:
     """The persona of one row, or None for no persona; a pure function of `(seed, row, epoch)`.
 
     Example:
@@ -45,7 +47,9 @@ def assign_persona(pool: PersonaPool, *, seed: int, row: int, epoch: int = 0, pe
     return _draw(tuple(pool), seed=seed, row=row, epoch=epoch, persona_prob=persona_prob)
 
 
-def _draw(personas: tuple[Persona, ...], *, seed: int, row: int, epoch: int, persona_prob: float) -> Persona | None:
+def _draw(
+    personas: tuple[Persona, ...], *, seed: int, row: int, epoch: int, persona_prob: float
+) -> Persona | None:
     key = _splitmix64(_splitmix64(_splitmix64(seed & _MASK) ^ epoch) ^ row)
     if (key >> 11) / float(1 << 53) >= persona_prob:  # a uniform draw in [0, 1) from the top 53 bits
         return None
@@ -110,13 +114,17 @@ class PersonaMixDataset(Dataset):
         answer_column: str | None = None,
     ) -> None:
         if not isinstance(pool, PersonaPool):
-            raise ConfigError(f"pool must be a PersonaPool (e.g. PersonaPool.builtin('train')), got {type(pool).__name__}")
+            raise ConfigError(
+                f"pool must be a PersonaPool (e.g. PersonaPool.builtin('train')), got {type(pool).__name__}"
+            )
         if not 0.0 <= float(persona_prob) <= 1.0:
             raise ConfigError(f"persona_prob must be between 0 and 1, got {persona_prob!r}")
         if int(epochs) < 1:
             raise ConfigError(f"epochs must be at least 1, got {epochs!r}")
         check_placement(placement)
-        source = normalize_problems(problems, problem_column=prompt_column, answer_column=answer_column).to_dict()
+        source = normalize_problems(
+            problems, problem_column=prompt_column, answer_column=answer_column
+        ).to_dict()
         for replaced in ("prompt", "persona_id"):  # an input's own prompt/persona columns are rewritten below
             source.pop(replaced, None)
         columns: dict[str, list[Any]] = {"prompt": [], "persona_id": []}
@@ -126,7 +134,9 @@ class PersonaMixDataset(Dataset):
             for row, problem in enumerate(problem_texts):
                 persona = _draw(personas, seed=seed, row=row, epoch=epoch, persona_prob=persona_prob)
                 text = persona.text if persona else None
-                columns["prompt"].append(build_messages(problem, text, placement=placement, instruction=instruction))
+                columns["prompt"].append(
+                    build_messages(problem, text, placement=placement, instruction=instruction)
+                )
                 columns["persona_id"].append(persona.id if persona else NO_PERSONA_ID)
         for name, values in source.items():
             columns[name] = values * epochs

@@ -19,7 +19,14 @@ from permix_plugins.errors import ConfigError
 if TYPE_CHECKING:
     from datasets import Dataset
 
-__all__ = ["HUB_SOURCES", "PROBLEM_COLUMNS", "ANSWER_COLUMNS", "load_problems", "normalize_problems", "synthetic_problems"]
+__all__ = [
+    "ANSWER_COLUMNS",
+    "HUB_SOURCES",
+    "PROBLEM_COLUMNS",
+    "load_problems",
+    "normalize_problems",
+    "synthetic_problems",
+]
 
 PROBLEM_COLUMNS = ("problem", "question", "prompt")
 ANSWER_COLUMNS = ("answer", "solution")
@@ -72,7 +79,9 @@ def load_problems(
     """
     name = str(source)
     if name == "synthetic":
-        return synthetic_problems(limit if limit is not None else 1000, split=split or "train", seed=seed, levels=levels)
+        return synthetic_problems(
+            limit if limit is not None else 1000, split=split or "train", seed=seed, levels=levels
+        )
     if name in HUB_SOURCES:
         return _load_hub(HUB_SOURCES[name], name, split, limit, data_files)
     path = Path(name)
@@ -81,7 +90,11 @@ def load_problems(
             raise ConfigError(f"problems file {str(path)!r} does not exist")
         ds = _load_file(path, split or "train")
         ds = normalize_problems(
-            ds, problem_column=problem_column, answer_column=answer_column, id_column=id_column, id_prefix=path.stem
+            ds,
+            problem_column=problem_column,
+            answer_column=answer_column,
+            id_column=id_column,
+            id_prefix=path.stem,
         )
         return ds.select(range(min(limit, len(ds)))) if limit is not None else ds
     raise ConfigError(
@@ -96,7 +109,9 @@ def _load_file(path: Path, split: str) -> Dataset:
     return load_dataset(_FILE_BUILDERS[path.suffix.lower()], data_files={split: str(path)}, split=split)
 
 
-def _load_hub(spec: HubSource, name: str, split: str | None, limit: int | None, data_files: str | Path | None) -> Dataset:
+def _load_hub(
+    spec: HubSource, name: str, split: str | None, limit: int | None, data_files: str | Path | None
+) -> Dataset:
     split = split or spec.default_split
     if data_files is not None:
         ds = _load_file(Path(data_files), split)
@@ -116,7 +131,9 @@ def _load_hub(spec: HubSource, name: str, split: str | None, limit: int | None, 
 
 
 # ------------------------------------------------------------------------------------------- normalisation
-def _detect(columns: Sequence[str], wanted: str | None, candidates: Sequence[str], role: str, where: str) -> str:
+def _detect(
+    columns: Sequence[str], wanted: str | None, candidates: Sequence[str], role: str, where: str
+) -> str:
     if wanted is not None:
         if wanted not in columns:
             raise ConfigError(f"{role} column {wanted!r} is not in {where}; its columns are {list(columns)}")
@@ -153,7 +170,9 @@ def normalize_problems(
     from permix_plugins.answers import extract_gold
 
     if isinstance(problems, (str, Path)):
-        return load_problems(problems, problem_column=problem_column, answer_column=answer_column, id_column=id_column)
+        return load_problems(
+            problems, problem_column=problem_column, answer_column=answer_column, id_column=id_column
+        )
     if not isinstance(problems, Dataset):
         rows = list(problems)
         if not rows:
@@ -171,16 +190,37 @@ def normalize_problems(
         columns.setdefault("solution", raw_answers)
     problem_texts = [str(p) for p in columns.pop(pcol)]
     if id_column is not None and id_column not in columns:
-        raise ConfigError(f"id column {id_column!r} is not in {where}; its columns are {problems.column_names}")
+        raise ConfigError(
+            f"id column {id_column!r} is not in {where}; its columns are {problems.column_names}"
+        )
     id_source = columns.pop(id_column) if id_column else columns.pop("id", None)
-    ids = [str(i) for i in id_source] if id_source is not None else [f"{id_prefix}-{i}" for i in range(len(answers))]
+    ids = (
+        [str(i) for i in id_source]
+        if id_source is not None
+        else [f"{id_prefix}-{i}" for i in range(len(answers))]
+    )
     if len(set(ids)) != len(ids):
         raise ConfigError(f"ids in {where} are not unique; name a unique id column with id_column=...")
     return Dataset.from_dict({"id": ids, "problem": problem_texts, "answer": answers, **columns})
 
 
 # ----------------------------------------------------------------------------------- the offline generator
-_NAMES = ("Ava", "Ben", "Chloe", "Dev", "Ema", "Finn", "Gia", "Hugo", "Ines", "Jon", "Kai", "Lena", "Milo", "Nora")
+_NAMES = (
+    "Ava",
+    "Ben",
+    "Chloe",
+    "Dev",
+    "Ema",
+    "Finn",
+    "Gia",
+    "Hugo",
+    "Ines",
+    "Jon",
+    "Kai",
+    "Lena",
+    "Milo",
+    "Nora",
+)
 _ITEMS = ("apples", "marbles", "stickers", "books", "pencils", "coins", "shells", "cards", "stamps", "beads")
 _CONTAINERS = ("boxes", "bags", "jars", "baskets", "crates")
 
@@ -239,18 +279,30 @@ def _level4(r: random.Random) -> tuple[str, Fraction]:
         return text, Fraction(boxes * per * num, den)
     if form == 1:
         price, pct = r.randint(2, 40) * 5, r.choice((10, 20, 25, 50))
-        return f"A jacket costs {price} dollars and is discounted by {pct}%. What is the sale price in dollars?", Fraction(price * (100 - pct), 100)
+        return (
+            f"A jacket costs {price} dollars and is discounted by {pct}%. What is the sale price in dollars?",
+            Fraction(price * (100 - pct), 100),
+        )
     if form == 2:
         a, b = r.randint(1, 5), r.randint(2, 7)
         c, d = r.randint(1, 5), r.randint(2, 7)
-        return f"What is {a}/{b} + {c}/{d}? Give the answer as a fraction in lowest terms.", Fraction(a, b) + Fraction(c, d)
+        return f"What is {a}/{b} + {c}/{d}? Give the answer as a fraction in lowest terms.", Fraction(
+            a, b
+        ) + Fraction(c, d)
     speed, hours, extra = r.randint(3, 12) * 5, r.randint(2, 6), r.randint(1, 4) * 10
-    return f"A train travels at {speed} km per hour for {hours} hours and then another {extra} km. How many km does it travel in total?", Fraction(speed * hours + extra)
+    return (
+        f"A train travels at {speed} km per hour for {hours} hours and then another {extra} km. How many km does it travel in total?",
+        Fraction(speed * hours + extra),
+    )
 
 
 _GIVE_UP_AFTER = 50_000  # consecutive draws without a new problem: the levels' problem space is exhausted
 _LEVELS: dict[int, Callable[[random.Random], tuple[str, Fraction]]] = {
-    0: _level0, 1: _level1, 2: _level2, 3: _level3, 4: _level4,
+    0: _level0,
+    1: _level1,
+    2: _level2,
+    3: _level3,
+    4: _level4,
 }
 _DEFAULT_LEVELS = (1, 2, 3, 4)
 
@@ -264,7 +316,9 @@ def _split_of(problem: str) -> str:
     return "test" if hashlib.blake2b(problem.encode(), digest_size=2).digest()[0] % 5 == 0 else "train"
 
 
-def synthetic_problems(n: int, *, split: str = "train", seed: int = 0, levels: Sequence[int] | None = None) -> Dataset:
+def synthetic_problems(
+    n: int, *, split: str = "train", seed: int = 0, levels: Sequence[int] | None = None
+) -> Dataset:
     """`n` distinct seeded arithmetic and word problems with exact answers, at difficulty `levels` (default 1-4).
 
     Level 0: number sense (compare numbers, the number before or after; small enough for a model trained from
@@ -305,4 +359,6 @@ def synthetic_problems(n: int, *, split: str = "train", seed: int = 0, levels: S
         rows["level"].append(level)
         if len(seen) == n:
             return Dataset.from_dict(rows)
-    raise ConfigError(f"only {len(seen)} distinct {split} problems exist at levels {list(chosen)}; ask for fewer")
+    raise ConfigError(
+        f"only {len(seen)} distinct {split} problems exist at levels {list(chosen)}; ask for fewer"
+    )

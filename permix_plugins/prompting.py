@@ -52,7 +52,9 @@ def build_messages(
     return [{"role": "user", "content": f"{persona_text}\n\n{user}"}]
 
 
-def build_text(problem: str, persona_text: str | None = None, *, instruction: str | None = DEFAULT_INSTRUCTION) -> str:
+def build_text(
+    problem: str, persona_text: str | None = None, *, instruction: str | None = DEFAULT_INSTRUCTION
+) -> str:
     """A plain-text prompt (for base models and TRL's standard format): persona, problem, instruction.
 
     Example:

@@ -235,8 +235,10 @@ class StabilityReport:
             f"| best | {self.best:.3f} (`{self.best_persona}`) | |",
             f"| range | {self.range:.3f} | |",
             f"| worst gap to `{NO_PERSONA_ID}` | {fmt(self.gap_to_none, signed=True)} | |",
-            f"| unanimity | {self.unanimity:.3f} (all correct {self.all_correct:.3f}, "
-            f"all wrong {self.all_wrong:.3f}) | |",
+            (
+                f"| unanimity | {self.unanimity:.3f} (all correct {self.all_correct:.3f}, "
+                f"all wrong {self.all_wrong:.3f}) | |"
+            ),
             f"| per-item oracle (best-of-{len(self.personas)}) | {self.best_of_k[-1]:.3f} | |",
             "",
             f"| persona | accuracy | {level} | no answer | samples |",
@@ -358,15 +360,21 @@ class Comparison:
             [
                 f"## Persona stability: {b} vs {a}",
                 "",
-                f"Paired over {self.n_items} shared items x {len(self.persona_ids)} shared personas, "
-                f"{self.n_bootstrap} bootstrap resamples; Δ = {b} − {a}.",
+                (
+                    f"Paired over {self.n_items} shared items x {len(self.persona_ids)} shared personas, "
+                    f"{self.n_bootstrap} bootstrap resamples; Δ = {b} − {a}."
+                ),
                 "",
                 f"| metric | {a} | {b} | Δ | {level} | p |",
                 "|---|---|---|---|---|---|",
-                f"| PSS | {self.pss_a:.3f} | {self.pss_b:.3f} | {self.delta_pss:+.3f} | "
-                f"{fmt_ci(self.delta_pss_ci, signed=True)} | {_fmt_p(self.p_pss)} |",
-                f"| mean accuracy | {self.mean_a:.3f} | {self.mean_b:.3f} | {self.delta_mean:+.3f} | "
-                f"{fmt_ci(self.delta_mean_ci, signed=True)} | {_fmt_p(self.p_mean)} |",
+                (
+                    f"| PSS | {self.pss_a:.3f} | {self.pss_b:.3f} | {self.delta_pss:+.3f} | "
+                    f"{fmt_ci(self.delta_pss_ci, signed=True)} | {_fmt_p(self.p_pss)} |"
+                ),
+                (
+                    f"| mean accuracy | {self.mean_a:.3f} | {self.mean_b:.3f} | {self.delta_mean:+.3f} | "
+                    f"{fmt_ci(self.delta_mean_ci, signed=True)} | {_fmt_p(self.p_mean)} |"
+                ),
                 "",
                 PSS_DEFINITION,
                 "",

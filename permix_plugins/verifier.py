@@ -42,11 +42,14 @@ from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from permix_plugins.answers import Source, extract_answer, extract_gold
 from permix_plugins.errors import ConfigError
 from permix_plugins.exact import fast_match, to_latex
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = ["MathVerifier", "Reason", "Verdict", "configure", "default_verifier"]
 
@@ -398,7 +401,7 @@ class MathVerifier:
         self.__dict__.update(state)
         self._init_state()
 
-    def __enter__(self) -> MathVerifier:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

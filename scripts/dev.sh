@@ -2,6 +2,7 @@
 # One entry point for a fresh clone that has nothing but Python 3.10-3.12:
 #   bash scripts/dev.sh demo    set up .venv, then run the offline lab (PerMix-RLVR vs RLVR on a tiny model, CPU)
 #   bash scripts/dev.sh test    set up .venv, then run the whole test suite
+#   bash scripts/dev.sh lint    set up .venv, then ruff check + ruff format --check (CI runs it before the tests)
 #   bash scripts/dev.sh setup   only set up .venv
 # The CPU build of torch is pinned here, for this setup only; the package itself does not pin torch.
 set -euo pipefail
@@ -35,5 +36,6 @@ case "${1:-}" in
     setup) setup ;;
     demo) shift; setup; "$VENV/bin/permix" demo --out runs/demo "$@" ;;
     test) shift; setup; "$PY" -m pytest "$@" ;;
-    *) echo "usage: bash scripts/dev.sh setup|demo|test [extra args]" >&2; exit 2 ;;
+    lint) setup; "$VENV/bin/ruff" check . && "$VENV/bin/ruff" format --check . ;;
+    *) echo "usage: bash scripts/dev.sh setup|demo|test|lint [extra args]" >&2; exit 2 ;;
 esac

@@ -27,9 +27,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-
-from permix_plugins import PersonaMixDataset, PersonaPool, load_problems
-from permix_plugins import verifier as verifier_module
 from permix_plugins.adapters import openrlhf as adapter
 from permix_plugins.adapters.openrlhf import (
     LOG_KEYS,
@@ -42,6 +39,9 @@ from permix_plugins.adapters.openrlhf import (
     reward_func,
     split_completion,
 )
+
+from permix_plugins import PersonaMixDataset, PersonaPool, load_problems
+from permix_plugins import verifier as verifier_module
 from permix_plugins.cli import build_parser, main
 from permix_plugins.errors import ConfigError
 from permix_plugins.personas import Persona
@@ -51,7 +51,7 @@ SCRIPT = ROOT / "examples" / "openrlhf" / "train_grpo_permix.sh"
 TOWER = r"\boxed{5^{5^{5^{5^{5}}}}}"
 
 try:
-    import openrlhf.utils.agent as agent
+    from openrlhf.utils import agent
 except ImportError:  # the adapter's own tests still run
     agent = None
 needs_openrlhf = pytest.mark.skipif(agent is None, reason="needs `pip install --no-deps openrlhf==0.11.2`")
@@ -165,7 +165,10 @@ def openrlhf_internals(monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
 def _function_from(path: Path, name: str, namespace: dict[str, Any]) -> Any:
     tree = ast.parse(path.read_text())
     (node,) = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name]
-    exec(compile(ast.Module(body=[node], type_ignores=[]), str(path), "exec"), namespace)
+    exec(  # noqa: S102 - runs code of the file under test
+        compile(ast.Module(body=[node], type_ignores=[]), str(path), "exec"),
+        namespace,
+    )
     return namespace[name]
 
 
@@ -557,7 +560,10 @@ def openrlhf_cli(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> Any:
     captured: list[Any] = []
     namespace = {"argparse": argparse, "os": os, "datetime": datetime.datetime, "train": captured.append}
     monkeypatch.setattr(sys, "argv", ["train_ppo_ray", *argv])
-    exec(compile(ast.Module(body=block.body, type_ignores=[]), str(path), "exec"), namespace)
+    exec(  # noqa: S102 - runs code of the file under test
+        compile(ast.Module(body=block.body, type_ignores=[]), str(path), "exec"),
+        namespace,
+    )
     (args,) = captured
     return args
 

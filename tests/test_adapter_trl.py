@@ -14,15 +14,15 @@ import pytest
 
 pytest.importorskip("trl")
 
-from datasets import Dataset  # noqa: E402
-from trl import GRPOConfig, GRPOTrainer  # noqa: E402
+from datasets import Dataset
+from permix_plugins.adapters.trl import PersonaStabilityCallback, _refuse_sharded_models, stability_metrics
+from trl import GRPOConfig, GRPOTrainer
 
-from permix_plugins import PersonaMixDataset, PersonaPool, load_problems  # noqa: E402
-from permix_plugins.adapters.trl import PersonaStabilityCallback, _refuse_sharded_models, stability_metrics  # noqa: E402
-from permix_plugins.errors import ConfigError  # noqa: E402
-from permix_plugins.math import accuracy_reward, accuracy_reward_async  # noqa: E402
-from permix_plugins.prompting import DEFAULT_INSTRUCTION  # noqa: E402
-from permix_plugins.tinylm import build_model  # noqa: E402
+from permix_plugins import PersonaMixDataset, PersonaPool, load_problems
+from permix_plugins.errors import ConfigError
+from permix_plugins.math import accuracy_reward, accuracy_reward_async
+from permix_plugins.prompting import DEFAULT_INSTRUCTION
+from permix_plugins.tinylm import build_model
 
 PROBLEMS = load_problems("synthetic", limit=16, seed=0, levels=[1])
 HELD_OUT = load_problems("synthetic", split="test", limit=3, seed=0, levels=[1])
@@ -30,11 +30,21 @@ LOTTERY = PersonaPool.builtin("lottery")
 
 
 def _config(tmp_path, **overrides) -> GRPOConfig:
-    settings = dict(
-        output_dir=str(tmp_path), max_steps=2, per_device_train_batch_size=4, num_generations=2,
-        max_completion_length=8, learning_rate=1e-3, logging_steps=1, bf16=False, use_cpu=True,
-        gradient_checkpointing=False, report_to="none", save_strategy="no", seed=0,
-    )
+    settings = {
+        "output_dir": str(tmp_path),
+        "max_steps": 2,
+        "per_device_train_batch_size": 4,
+        "num_generations": 2,
+        "max_completion_length": 8,
+        "learning_rate": 1e-3,
+        "logging_steps": 1,
+        "bf16": False,
+        "use_cpu": True,
+        "gradient_checkpointing": False,
+        "report_to": "none",
+        "save_strategy": "no",
+        "seed": 0,
+    }
     settings.update(overrides)
     return GRPOConfig(**settings)
 
@@ -42,7 +52,10 @@ def _config(tmp_path, **overrides) -> GRPOConfig:
 def _trainer(tmp_path, dataset, tokenizer, reward=accuracy_reward, **overrides) -> GRPOTrainer:
     return GRPOTrainer(
         model=build_model(tokenizer, hidden_size=32, num_layers=1, num_heads=2, seed=0),
-        reward_funcs=[reward], train_dataset=dataset, args=_config(tmp_path, **overrides), processing_class=tokenizer,
+        reward_funcs=[reward],
+        train_dataset=dataset,
+        args=_config(tmp_path, **overrides),
+        processing_class=tokenizer,
     )
 
 
@@ -51,7 +64,9 @@ def _persona_keys(history: list[dict]) -> set[str]:
 
 
 @pytest.mark.parametrize("reward", [accuracy_reward, accuracy_reward_async], ids=["sync", "async"])
-def test_grpo_trains_on_a_persona_mixed_dataset_and_logs_per_persona_metrics(tmp_path, tiny_tokenizer, reward):
+def test_grpo_trains_on_a_persona_mixed_dataset_and_logs_per_persona_metrics(
+    tmp_path, tiny_tokenizer, reward
+):
     train = PersonaMixDataset(PROBLEMS, PersonaPool.builtin("train"), persona_prob=0.5, seed=0)
     trainer = _trainer(tmp_path, train, tiny_tokenizer, reward=reward)
     trainer.train()
@@ -71,7 +86,9 @@ def test_persona_prob_zero_is_the_plain_pipeline(tmp_path, tiny_tokenizer):
     """Same prompts, same seed: a PersonaMixDataset without personas trains exactly like a plain dataset."""
     plain = Dataset.from_dict(
         {
-            "prompt": [[{"role": "user", "content": f"{p}\n\n{DEFAULT_INSTRUCTION}"}] for p in PROBLEMS["problem"]],
+            "prompt": [
+                [{"role": "user", "content": f"{p}\n\n{DEFAULT_INSTRUCTION}"}] for p in PROBLEMS["problem"]
+            ],
             "answer": PROBLEMS["answer"],
         }
     )
@@ -103,7 +120,12 @@ def test_stability_callback_logs_pss_before_during_and_after_training(tmp_path, 
     train = PersonaMixDataset(PROBLEMS, PersonaPool.builtin("train"), persona_prob=0.5)
     trainer = _trainer(tmp_path, train, tiny_tokenizer, max_steps=3)
     callback = PersonaStabilityCallback(
-        HELD_OUT, LOTTERY, trainer=trainer, every_n_steps=2, max_new_tokens=8, n_bootstrap=20,
+        HELD_OUT,
+        LOTTERY,
+        trainer=trainer,
+        every_n_steps=2,
+        max_new_tokens=8,
+        n_bootstrap=20,
         output_dir=tmp_path / "stability",
     )
     trainer.add_callback(callback)
@@ -124,7 +146,9 @@ def test_stability_callback_logs_pss_before_during_and_after_training(tmp_path, 
 def test_stability_callback_without_trainer_still_records(tmp_path, tiny_tokenizer):
     train = PersonaMixDataset(PROBLEMS, PersonaPool.builtin("train"), persona_prob=0.5)
     trainer = _trainer(tmp_path, train, tiny_tokenizer, max_steps=1)
-    trainer.add_callback(PersonaStabilityCallback(HELD_OUT, LOTTERY, every_n_steps=0, max_new_tokens=4, n_bootstrap=10))
+    trainer.add_callback(
+        PersonaStabilityCallback(HELD_OUT, LOTTERY, every_n_steps=0, max_new_tokens=4, n_bootstrap=10)
+    )
     trainer.train()
     assert [e["step"] for e in trainer.state.log_history if "permix/pss" in e] == [0, 1]
 
@@ -142,10 +166,24 @@ def test_stability_callback_under_two_processes(tmp_path):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     script = Path(__file__).with_name("distributed_grpo.py")
-    out = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
-         "--master_port", str(port), str(script), str(tmp_path)],
-        capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"},
+    out = subprocess.run(  # noqa: PLW1510 - the test reads the return code
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node",
+            "2",
+            "--master_addr",
+            "127.0.0.1",
+            "--master_port",
+            str(port),
+            str(script),
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
     assert out.returncode == 0, out.stderr[-3000:]
     main, other = (json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1))

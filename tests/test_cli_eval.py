@@ -75,7 +75,7 @@ def test_eval_openai_end_to_end_with_exact_numbers(tmp_path, capsys):
         return f"So the answer is \\boxed{{{gold}}}."
 
     with FakeOpenAIServer(answer, api_key="sk-local") as server:
-        code, stdout, err = run(
+        code, _stdout, err = run(
             capsys, "eval", "--backend", "openai", "--model", "served", "--base-url", server.base_url,
             "--api-key", "sk-local", "--limit", "4", "--bootstrap", "200", "--out", str(tmp_path),
             "--no-progress",

@@ -321,7 +321,7 @@ def test_system_role_fallback_with_a_template_that_raises(tiny_lm):
     )
     backend = TransformersBackend(model, tokenizer, max_new_tokens=3)
     assert backend.supports_system_role is False
-    records, report = evaluate(backend, PROBLEMS[:2], POOL, progress=False, n_bootstrap=10)
+    records, _report = evaluate(backend, PROBLEMS[:2], POOL, progress=False, n_bootstrap=10)
     assert len(records) == 8 and {r.placement for r in records} == {"none", "user_prefix"}
 
 

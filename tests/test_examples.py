@@ -18,20 +18,36 @@ EXAMPLE = ROOT / "examples" / "trl" / "grpo_permix.py"
 
 def _readme_command(starts_with: str) -> list[str]:
     text = (ROOT / "README.md").read_text()
-    match = re.search(rf"^{re.escape(starts_with)}.*?(?<!\\)$", text, flags=re.M | re.S)
+    match = re.search(rf"^{re.escape(starts_with)}.*?(?<!\\)$", text, flags=re.MULTILINE | re.DOTALL)
     assert match, f"README has no command starting with {starts_with!r}"
     return shlex.split(match.group(0).replace("\\\n", " "))
 
 
 def test_offline_default_runs_and_prints_stability(tmp_path):
-    out = subprocess.run(
-        [sys.executable, str(EXAMPLE), "--config", str(EXAMPLE.parent / "tiny_cpu.yaml"),
-         "--max_steps", "1", "--stability_limit", "2", "--output_dir", str(tmp_path)],
-        capture_output=True, text=True, cwd=ROOT, timeout=600,
+    out = subprocess.run(  # noqa: PLW1510 - the test reads the return code
+        [
+            sys.executable,
+            str(EXAMPLE),
+            "--config",
+            str(EXAMPLE.parent / "tiny_cpu.yaml"),
+            "--max_steps",
+            "1",
+            "--stability_limit",
+            "2",
+            "--output_dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert re.search(r"step +0: PSS -?\d\.\d{3}", out.stdout) and re.search(r"step +1: PSS", out.stdout)
-    assert sorted(p.name for p in (tmp_path / "stability").iterdir()) == ["stability-step0.json", "stability-step1.json"]
+    assert sorted(p.name for p in (tmp_path / "stability").iterdir()) == [
+        "stability-step0.json",
+        "stability-step1.json",
+    ]
 
 
 def test_readme_gpu_recipe_parses(monkeypatch):

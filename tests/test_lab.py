@@ -8,10 +8,10 @@ import pytest
 
 pytest.importorskip("trl")
 
-from permix_plugins.cli import main  # noqa: E402
-from permix_plugins.errors import ConfigError  # noqa: E402
-from permix_plugins.lab import LabConfig, run_lab  # noqa: E402
-from permix_plugins.stability import StabilityReport  # noqa: E402
+from permix_plugins.cli import main
+from permix_plugins.errors import ConfigError
+from permix_plugins.lab import LabConfig, run_lab
+from permix_plugins.stability import StabilityReport
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +31,15 @@ def test_every_stage_runs_and_reports(quick_run):
     for model in ("warm", "rlvr", "permix"):
         assert (out / "models" / model / "config.json").is_file()
         assert StabilityReport.read(out / "eval" / model / "report.json") == result.reports[model]
-    assert set(result.lottery.persona_ids) == {"number-theorist", "geometry-olympiad-coach", "statistics-professor",
-                                               "algebra-textbook-author", "kindergartener", "carpenter", "none"}
+    assert set(result.lottery.persona_ids) == {
+        "number-theorist",
+        "geometry-olympiad-coach",
+        "statistics-professor",
+        "algebra-textbook-author",
+        "kindergartener",
+        "carpenter",
+        "none",
+    }
     assert len(result.reports["permix"].personas) == 43  # the 42 held-out personas and none
     assert result.reports["permix"].n_items == 6
 
@@ -57,7 +64,7 @@ def test_summary_matches_the_reports(quick_run):
 def test_same_seed_same_numbers(quick_run, tmp_path):
     result, _, _ = quick_run
     again = run_lab(LabConfig.quick(out_dir=str(tmp_path)), log=lambda line: None)
-    strip = lambda s: {k: v for k, v in s.items() if k not in ("seconds", "config")}  # noqa: E731
+    strip = lambda s: {k: v for k, v in s.items() if k not in ("seconds", "config")}
     assert strip(again.summary) == strip(result.summary)
 
 

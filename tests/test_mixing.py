@@ -73,10 +73,15 @@ def test_epochs_draw_fresh_personas(problems):
 
 
 def test_user_prefix_placement_and_custom_instruction(problems):
-    ds = PersonaMixDataset(problems, TRAIN, persona_prob=1.0, placement="user_prefix", instruction="End with ####.")
+    ds = PersonaMixDataset(
+        problems, TRAIN, persona_prob=1.0, placement="user_prefix", instruction="End with ####."
+    )
     row = ds[0]
     assert len(row["prompt"]) == 1
-    assert row["prompt"][0]["content"] == f"{TRAIN[row['persona_id']].text}\n\n{row['problem']}\n\nEnd with ####."
+    assert (
+        row["prompt"][0]["content"]
+        == f"{TRAIN[row['persona_id']].text}\n\n{row['problem']}\n\nEnd with ####."
+    )
 
 
 def test_lottery_pool_none_entry_means_no_persona(problems):
@@ -87,7 +92,10 @@ def test_lottery_pool_none_entry_means_no_persona(problems):
 
 
 def test_accepts_lists_and_files_and_named_columns(tmp_path):
-    rows = [{"question": f"What is {i} + 1?", "solution": f"It is \\boxed{{{i + 1}}}.", "extra": i} for i in range(5)]
+    rows = [
+        {"question": f"What is {i} + 1?", "solution": f"It is \\boxed{{{i + 1}}}.", "extra": i}
+        for i in range(5)
+    ]
     from_list = PersonaMixDataset(rows, TRAIN, persona_prob=0.5)
     assert from_list["answer"] == [str(i + 1) for i in range(5)] and from_list["extra"] == list(range(5))
     assert from_list["solution"][0] == "It is \\boxed{1}."
@@ -127,7 +135,10 @@ def test_mix_config_is_recorded_and_survives_transforms(problems, tmp_path):
         ({"persona_prob": 1.5}, "persona_prob must be between 0 and 1, got 1.5"),
         ({"persona_prob": -0.1}, "persona_prob must be between 0 and 1"),
         ({"epochs": 0}, "epochs must be at least 1, got 0"),
-        ({"placement": "assistant"}, "placement='assistant' is not supported; use one of \\['system', 'user_prefix'\\]"),
+        (
+            {"placement": "assistant"},
+            "placement='assistant' is not supported; use one of \\['system', 'user_prefix'\\]",
+        ),
     ],
 )
 def test_bad_options_are_named(problems, kwargs, message):

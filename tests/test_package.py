@@ -20,7 +20,10 @@ HEAVY = ("torch", "transformers", "trl", "verl", "openrlhf", "ray", "vllm")
 def _modules_after(code: str) -> set[str]:
     out = subprocess.run(
         [sys.executable, "-c", f"{code}\nimport sys, json; print(json.dumps(sorted(sys.modules)))"],
-        check=True, capture_output=True, text=True, cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
     return set(json.loads(out.stdout.strip().splitlines()[-1]))
 
@@ -32,8 +35,15 @@ def test_import_is_light():
 
 @pytest.mark.parametrize(
     "module",
-    ["permix_plugins.personas", "permix_plugins.mixing", "permix_plugins.problems", "permix_plugins.stability",
-     "permix_plugins.evaluation", "permix_plugins.math", "permix_plugins.verifier"],
+    [
+        "permix_plugins.personas",
+        "permix_plugins.mixing",
+        "permix_plugins.problems",
+        "permix_plugins.stability",
+        "permix_plugins.evaluation",
+        "permix_plugins.math",
+        "permix_plugins.verifier",
+    ],
 )
 def test_core_modules_do_not_import_frameworks(module):
     loaded = _modules_after(f"import {module}")
@@ -42,7 +52,7 @@ def test_core_modules_do_not_import_frameworks(module):
 
 def test_public_names_are_complete():
     public = sorted(name for name in dir(permix_plugins) if not name.startswith("_") or name == "__version__")
-    assert public == permix_plugins.__all__
+    assert public == sorted(permix_plugins.__all__)
     for name in permix_plugins.__all__:
         assert getattr(permix_plugins, name) is not None
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
@@ -53,7 +63,9 @@ def test_wheel_contains_adapters_and_installs_cleanly(tmp_path):
     dist = tmp_path / "dist"
     subprocess.run(
         [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist), str(ROOT)],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     (wheel,) = dist.glob("permix_plugins-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
@@ -67,7 +79,10 @@ def test_wheel_contains_adapters_and_installs_cleanly(tmp_path):
         "permix_plugins/pools/lottery.yaml",
     ):
         assert expected in names, expected
-    sources = [f"permix_plugins/{p.relative_to(ROOT / 'permix_plugins')}" for p in (ROOT / "permix_plugins").rglob("*.py")]
+    sources = [
+        f"permix_plugins/{p.relative_to(ROOT / 'permix_plugins')}"
+        for p in (ROOT / "permix_plugins").rglob("*.py")
+    ]
     sources += [f"permix_plugins/adapters/{p.name}" for p in (ROOT / "adapters").glob("*.py")]
     assert sorted(set(sources) - names) == []  # every module of the repo ships
     assert not any(n.startswith(("tests/", "adapters/", "examples/")) for n in names)
@@ -75,13 +90,19 @@ def test_wheel_contains_adapters_and_installs_cleanly(tmp_path):
     env = tmp_path / "venv"
     venv.create(env, with_pip=True)
     python = env / "bin" / "python"
-    subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", str(wheel)], check=True, capture_output=True)
+    subprocess.run(
+        [python, "-m", "pip", "install", "-q", "--no-deps", str(wheel)], check=True, capture_output=True
+    )
     code = (
         "import permix_plugins, permix_plugins.adapters, importlib.resources as r;"
         "print(permix_plugins.adapters.__file__);"
         "print(r.files('permix_plugins').joinpath('pools/lottery.yaml').is_file())"
     )
-    out = subprocess.run([python, "-c", code], check=True, capture_output=True, text=True, cwd=tmp_path).stdout
+    out = subprocess.run(
+        [python, "-c", code], check=True, capture_output=True, text=True, cwd=tmp_path
+    ).stdout
     adapters_file, has_pool = out.split()
-    assert adapters_file.startswith(str(env)) and adapters_file.endswith("permix_plugins/adapters/__init__.py")
+    assert adapters_file.startswith(str(env)) and adapters_file.endswith(
+        "permix_plugins/adapters/__init__.py"
+    )
     assert has_pool == "True"

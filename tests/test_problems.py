@@ -68,7 +68,9 @@ def test_synthetic_word_problem_answers():
             assert answer == Fraction(int(m[1]) * (100 - int(m[2])), 100)
         elif m := re.match(r"What is (\d+)/(\d+) \+ (\d+)/(\d+)\?", text):
             assert answer == Fraction(int(m[1]), int(m[2])) + Fraction(int(m[3]), int(m[4]))
-        elif m := re.match(r"A train travels at (\d+) km per hour for (\d+) hours and then another (\d+) km", text):
+        elif m := re.match(
+            r"A train travels at (\d+) km per hour for (\d+) hours and then another (\d+) km", text
+        ):
             assert answer == int(m[1]) * int(m[2]) + int(m[3])
         else:
             pytest.fail(f"unexpected template: {text}")
@@ -130,16 +132,36 @@ def test_math500_and_aime_loaders_on_local_parquet(tmp_path):
     math500 = tmp_path / "math500.parquet"
     Dataset.from_list(
         [
-            {"problem": "Simplify 4/6.", "solution": "... so \\boxed{\\frac{2}{3}}", "answer": "\\frac{2}{3}",
-             "subject": "Algebra", "level": 1, "unique_id": "test/algebra/1.json"},
+            {
+                "problem": "Simplify 4/6.",
+                "solution": "... so \\boxed{\\frac{2}{3}}",
+                "answer": "\\frac{2}{3}",
+                "subject": "Algebra",
+                "level": 1,
+                "unique_id": "test/algebra/1.json",
+            },
         ]
     ).to_parquet(math500)
     ds = load_problems("math500", data_files=math500)
-    assert ds[0]["id"] == "test/algebra/1.json" and ds[0]["answer"] == "\\frac{2}{3}" and ds[0]["subject"] == "Algebra"
+    assert (
+        ds[0]["id"] == "test/algebra/1.json"
+        and ds[0]["answer"] == "\\frac{2}{3}"
+        and ds[0]["subject"] == "Algebra"
+    )
 
     aime = tmp_path / "aime.parquet"
-    Dataset.from_list([{"id": 60, "problem": "Find x.", "solution": "x is \\boxed{204}.", "answer": "204",
-                        "url": "u", "year": "2024"}]).to_parquet(aime)
+    Dataset.from_list(
+        [
+            {
+                "id": 60,
+                "problem": "Find x.",
+                "solution": "x is \\boxed{204}.",
+                "answer": "204",
+                "url": "u",
+                "year": "2024",
+            }
+        ]
+    ).to_parquet(aime)
     ds = load_problems("aime24", data_files=aime, limit=5)
     assert ds[0]["id"] == "60" and ds[0]["answer"] == "204"
 
@@ -163,11 +185,15 @@ def test_problem_source_errors(tmp_path):
         load_problems(tmp_path / "missing.jsonl")
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"text": "x", "gold": "1"}) + "\n")
-    with pytest.raises(ConfigError, match=r"no problem column found .*looked for \['problem', 'question', 'prompt'\]"):
+    with pytest.raises(
+        ConfigError, match=r"no problem column found .*looked for \['problem', 'question', 'prompt'\]"
+    ):
         load_problems(bad)
     with pytest.raises(ConfigError, match="answer column 'nope' is not in"):
         normalize_problems([{"problem": "x", "answer": "1"}], answer_column="nope")
     with pytest.raises(ConfigError, match="not unique"):
-        normalize_problems([{"id": 1, "problem": "x", "answer": "1"}, {"id": 1, "problem": "y", "answer": "2"}])
+        normalize_problems(
+            [{"id": 1, "problem": "x", "answer": "1"}, {"id": 1, "problem": "y", "answer": "2"}]
+        )
     with pytest.raises(ConfigError, match="empty"):
         normalize_problems([])

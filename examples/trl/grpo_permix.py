@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from permix_plugins.adapters.trl import PersonaStabilityCallback
 from trl import GRPOConfig, GRPOTrainer, ModelConfig, TrlParser
 
 from permix_plugins import PersonaMixDataset, PersonaPool, load_problems
-from permix_plugins.adapters.trl import PersonaStabilityCallback
 from permix_plugins.math import accuracy_reward
 
 
@@ -29,7 +29,9 @@ class PermixArguments:
         default="synthetic",
         metadata={"help": "Problem source: synthetic, gsm8k, math500, aime24, or a JSONL/parquet path."},
     )
-    problems_split: str = field(default="train", metadata={"help": "Split of the problem source to train on."})
+    problems_split: str = field(
+        default="train", metadata={"help": "Split of the problem source to train on."}
+    )
     problems_limit: int | None = field(default=None, metadata={"help": "Use at most this many problems."})
     personas: str = field(
         default="train", metadata={"help": "Persona pool: a built-in name (train, eval, lottery) or a file."}
@@ -42,13 +44,17 @@ class PermixArguments:
         default="system", metadata={"help": "Where the persona goes: system (message) or user_prefix."}
     )
     stability_problems: str | None = field(
-        default="synthetic", metadata={"help": "Held-out problems for the persona-stability report (None: skip)."}
+        default="synthetic",
+        metadata={"help": "Held-out problems for the persona-stability report (None: skip)."},
     )
     stability_split: str = field(default="test", metadata={"help": "Split of the held-out problems."})
     stability_limit: int = field(default=64, metadata={"help": "Number of held-out problems."})
-    stability_personas: str = field(default="eval", metadata={"help": "Held-out persona pool (name or file)."})
+    stability_personas: str = field(
+        default="eval", metadata={"help": "Held-out persona pool (name or file)."}
+    )
     stability_every: int = field(
-        default=0, metadata={"help": "Measure persona stability every N steps (0: before and after training)."}
+        default=0,
+        metadata={"help": "Measure persona stability every N steps (0: before and after training)."},
     )
     stability_max_new_tokens: int = field(default=512, metadata={"help": "Generation budget of the report."})
 
@@ -64,7 +70,9 @@ def build_model_and_tokenizer(model_args: ModelConfig):
 
 
 def main(permix_args: PermixArguments, training_args: GRPOConfig, model_args: ModelConfig) -> GRPOTrainer:
-    problems = load_problems(permix_args.problems, split=permix_args.problems_split, limit=permix_args.problems_limit)
+    problems = load_problems(
+        permix_args.problems, split=permix_args.problems_split, limit=permix_args.problems_limit
+    )
     train_dataset = PersonaMixDataset(
         problems,
         PersonaPool.load(permix_args.personas),
@@ -83,7 +91,9 @@ def main(permix_args: PermixArguments, training_args: GRPOConfig, model_args: Mo
     stability = None
     if permix_args.stability_problems:
         held_out = load_problems(
-            permix_args.stability_problems, split=permix_args.stability_split, limit=permix_args.stability_limit
+            permix_args.stability_problems,
+            split=permix_args.stability_split,
+            limit=permix_args.stability_limit,
         )
         stability = PersonaStabilityCallback(
             held_out,
@@ -99,8 +109,12 @@ def main(permix_args: PermixArguments, training_args: GRPOConfig, model_args: Mo
     if stability is not None and trainer.is_world_process_zero():
         (first_step, before), (last_step, after) = stability.reports[0], stability.reports[-1]
         print(f"persona stability on {after.n_items} held-out problems x {len(after.personas)} personas")
-        print(f"  step {first_step:>5}: PSS {before.pss:.3f}  mean accuracy {before.mean:.3f}  worst {before.worst:.3f}")
-        print(f"  step {last_step:>5}: PSS {after.pss:.3f}  mean accuracy {after.mean:.3f}  worst {after.worst:.3f}")
+        print(
+            f"  step {first_step:>5}: PSS {before.pss:.3f}  mean accuracy {before.mean:.3f}  worst {before.worst:.3f}"
+        )
+        print(
+            f"  step {last_step:>5}: PSS {after.pss:.3f}  mean accuracy {after.mean:.3f}  worst {after.worst:.3f}"
+        )
     return trainer
 
 

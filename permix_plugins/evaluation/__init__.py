@@ -35,7 +35,26 @@ _EXPORTS: dict[str, str] = {
     "write_report": "permix_plugins.evaluation.runner",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "EvalConfig",
+    "EvalRecord",
+    "EvalResult",
+    "EvalRun",
+    "GenerationError",
+    "Messages",
+    "OpenAIBackend",
+    "TransformersBackend",
+    "VLLMBackend",
+    "chat_template_supports_system",
+    "evaluate",
+    "load_backend",
+    "load_report",
+    "read_results",
+    "run_eval",
+    "write_report",
+]
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

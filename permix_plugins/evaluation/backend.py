@@ -157,9 +157,8 @@ def chat_template_supports_system(tokenizer: Any) -> bool:
     messages = [{"role": "system", "content": _PROBE}, {"role": "user", "content": "1 + 1?"}]
     try:
         text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-    except (
-        Exception
-    ) as exc:  # jinja's raise_exception, TemplateError, ...: any failure means "no system role"
+    # jinja's raise_exception, TemplateError, ...: any failure means "no system role"
+    except Exception as exc:  # noqa: BLE001
         logger.debug("chat template rejects a system message: %s", exc)
         return False
     return isinstance(text, str) and _PROBE in text

@@ -16,12 +16,15 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from permix_plugins.errors import ConfigError
 from permix_plugins.evaluation.backend import DEFAULT_MAX_NEW_TOKENS, GenerationError, Messages, prompt_seed
 
-__all__ = ["OpenAIBackend", "RETRY_STATUS"]
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = ["RETRY_STATUS", "OpenAIBackend"]
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +130,7 @@ class OpenAIBackend:
         """Close the HTTP connection pool."""
         self._client.close()
 
-    def __enter__(self) -> OpenAIBackend:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

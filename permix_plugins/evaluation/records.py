@@ -26,9 +26,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from os import PathLike
 from pathlib import Path
-from typing import IO, Any, Protocol, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
 
 from permix_plugins.errors import ConfigError
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = [
     "EvalRecord",
@@ -118,7 +121,7 @@ def read_jsonl(path: str | PathLike[str], *, repair: bool = False) -> list[tuple
         try:
             data = json.loads(line)
             if not isinstance(data, dict):
-                raise ValueError(f"a JSON {type(data).__name__}, not an object")
+                raise ValueError(f"a JSON {type(data).__name__}, not an object")  # noqa: TRY004 - bad JSON, like below
         except ValueError as exc:
             if not terminated:
                 logger.warning("%s: ignoring a truncated last line %d (%d bytes)", path, number, len(line))
@@ -190,7 +193,7 @@ class ResultsWriter:
 
     def write(self, record: JsonRecord) -> None:
         if self._handle is None:
-            self._handle = open(self.path, "a", encoding="utf-8")
+            self._handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed by close()
         self._handle.write(record.to_json() + "\n")
 
     def flush(self) -> None:
@@ -202,7 +205,7 @@ class ResultsWriter:
             self._handle.close()
             self._handle = None
 
-    def __enter__(self) -> ResultsWriter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

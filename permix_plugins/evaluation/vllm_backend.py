@@ -38,7 +38,7 @@ class VLLMBackend:
         self.model_id = model_id or "vllm"
         try:
             tokenizer = llm.get_tokenizer()
-        except Exception as exc:  # an engine built with skip_tokenizer_init, or an older API
+        except Exception as exc:  # noqa: BLE001 - an engine built with skip_tokenizer_init, or an older API
             logger.debug("could not read the vLLM engine's tokenizer: %s", exc)
             tokenizer = None
         self.supports_system_role = chat_template_supports_system(tokenizer)

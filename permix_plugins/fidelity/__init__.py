@@ -42,7 +42,30 @@ _EXPORTS: dict[str, str] = {
     "write_fidelity_report": "permix_plugins.fidelity.runner",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "ENVIRONMENTS",
+    "FIDELITY_DEFINITION",
+    "JUDGE_SYSTEM_PROMPT",
+    "RUBRICS",
+    "TASKS",
+    "TEMPLATES",
+    "FidelityConfig",
+    "FidelityRecord",
+    "FidelityReport",
+    "Grade",
+    "Question",
+    "build_questions",
+    "evaluate_fidelity",
+    "grade_answers",
+    "judge_messages",
+    "load_fidelity_report",
+    "load_judge",
+    "load_personagym_questions",
+    "parse_grade",
+    "read_fidelity_results",
+    "run_fidelity",
+    "write_fidelity_report",
+]
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -237,8 +237,10 @@ class FidelityReport:
             "",
             f"| metric | mean grade | {level} | graded | parse failures |",
             "|---|---|---|---|---|",
-            f"| PersonaScore (1-5) | {_fmt(self.persona_score)} | {_fmt_interval(self.persona_score_ci)} | "
-            f"{sum(t.graded for t in self.tasks)} | {self.n_failed} |",
+            (
+                f"| PersonaScore (1-5) | {_fmt(self.persona_score)} | {_fmt_interval(self.persona_score_ci)} | "
+                f"{sum(t.graded for t in self.tasks)} | {self.n_failed} |"
+            ),
         ]
         for line in self.tasks:
             lines.append(

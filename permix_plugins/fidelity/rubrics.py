@@ -52,13 +52,17 @@ RUBRICS: Mapping[Task, Rubric] = {
         "expected_action",
         "whether the actions the response describes are what this persona would plausibly do in the situation.",
         (
-            "The actions contradict the persona, or the response ignores the situation or answers as a "
-            "generic AI assistant.",
+            (
+                "The actions contradict the persona, or the response ignores the situation or answers as a "
+                "generic AI assistant."
+            ),
             "Some actions clash with the persona, or the response mostly avoids saying what it would do.",
             "The actions are plausible for almost anyone; little in them reflects this persona in particular.",
             "The actions fit the persona well, with a few generic or slightly off details.",
-            "The actions are specific and clearly this persona's: they draw on its background, skills or "
-            "temperament.",
+            (
+                "The actions are specific and clearly this persona's: they draw on its background, skills or "
+                "temperament."
+            ),
         ),
     ),
     "action_justification": Rubric(
@@ -69,8 +73,10 @@ RUBRICS: Mapping[Task, Rubric] = {
             "Thin or muddled reasons, partly at odds with the persona.",
             "Generic reasons that would fit anyone, only loosely tied to the persona.",
             "Sound reasons that fit the persona, though partly generic.",
-            "A clear, convincing justification rooted in who the persona is, naming motives it would really "
-            "have.",
+            (
+                "A clear, convincing justification rooted in who the persona is, naming motives it would really "
+                "have."
+            ),
         ),
     ),
     "linguistic_habits": Rubric(
@@ -82,8 +88,10 @@ RUBRICS: Mapping[Task, Rubric] = {
             "Generic assistant style (headings, bullet lists, 'As an AI'), with a trace of the persona at most.",
             "A recognisable touch of the persona's voice in mostly neutral wording.",
             "Mostly in the persona's voice, with a few stretches of neutral prose.",
-            "A distinctive voice throughout: word choice, register and turns of phrase are unmistakably this "
-            "persona's.",
+            (
+                "A distinctive voice throughout: word choice, register and turns of phrase are unmistakably this "
+                "persona's."
+            ),
         ),
     ),
     "persona_consistency": Rubric(
@@ -146,8 +154,10 @@ def judge_messages(
             "The model's response:",
             _fenced(answer),
             "",
-            "Explain your judgement in two or three sentences, then end with a line that holds only the score, "
-            "a whole number from 1 to 5, in exactly this form:",
+            (
+                "Explain your judgement in two or three sentences, then end with a line that holds only the score, "
+                "a whole number from 1 to 5, in exactly this form:"
+            ),
             "Score: N",
         ]
     )
