@@ -201,7 +201,9 @@ class PersonaStabilityCallback(transformers.TrainerCallback):
         if self.trainer is None:
             state.log_history.append({**metrics, "step": state.global_step})
             if not self._warned_no_trainer:
-                logger.warning("PersonaStabilityCallback has no trainer= : metrics go to state.log_history only")
+                logger.warning(
+                    "PersonaStabilityCallback has no trainer=: metrics go to state.log_history only"
+                )
                 self._warned_no_trainer = True
             return
         step_metrics = getattr(self.trainer, "_metrics", {}).get("train") if in_step else None
