@@ -1,6 +1,7 @@
 """Persona-mixed RLVR (PerMix-RLVR) with TRL's GRPOTrainer.
 
-Offline default: a tiny model built in code, the built-in synthetic problems, CPU, about a minute:
+Offline default: a tiny model built in code (saved to OUTPUT_DIR/tiny-model), the built-in synthetic problems, CPU,
+about a minute:
 
     python examples/trl/grpo_permix.py --config examples/trl/tiny_cpu.yaml
 
