@@ -1,5 +1,6 @@
-"""verl adapter, against verl's real classes on CPU: the reward through main_ppo's managers, the on-line mixing dataset,
-the parquet export, the override lines and the GRPO recipe (composed with verl's own Hydra config)."""
+"""verl adapter, against verl's real classes on CPU: the reward through main_ppo's managers and validation metrics,
+the on-line mixing dataset, the parquet export, the override lines and the GRPO recipe (composed with verl's own
+Hydra config)."""
 
 from __future__ import annotations
 

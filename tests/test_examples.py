@@ -1,4 +1,5 @@
-"""The TRL example: its offline default runs, and the README's GPU recipe parses with the script's own parser."""
+"""The TRL example: its offline default runs, ModelConfig's flags shape the model, the README's GPU recipe parses
+with the script's own parser and installs a vLLM that TRL supports."""
 
 from __future__ import annotations
 
