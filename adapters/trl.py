@@ -10,7 +10,9 @@ which evaluates the model being trained on held-out problems under held-out pers
     trainer.train()
 
 It logs ``permix/pss``, ``permix/mean_accuracy``, ``permix/std``, ``permix/worst``, ``permix/acc/<persona>`` and
-``permix/no_answer/<persona>`` through the trainer's loggers (wandb, tensorboard, ``trainer.state.log_history``).
+``permix/no_answer/<persona>`` in the record of the step it evaluated at (next to that step's rewards), so
+``trainer.state.log_history`` has one record per step and the loggers show them once per step; wandb and
+tensorboard name them ``train/permix/pss`` and so on, as they do every training metric.
 """
 
 from __future__ import annotations
@@ -64,8 +66,9 @@ class PersonaStabilityCallback(transformers.TrainerCallback):
     Args:
         problems: held-out problems (a `load_problems` dataset, a list of dicts, or a file path).
         pool: held-out personas (a `PersonaPool` or a name/file for `PersonaPool.load`), ``"eval"`` by default.
-        trainer: the trainer whose loggers receive the metrics. Without it the metrics still go to
-            ``state.log_history`` and to this module's logger, but not to wandb/tensorboard.
+        trainer: the trainer whose loggers receive the metrics (a TRL trainer puts them in the step's own record).
+            Without it the metrics still go to ``state.log_history`` and to this module's logger, but not to
+            wandb/tensorboard.
         every_n_steps: evaluation period in optimizer steps (0: only before and after training).
         eval_on_start: also evaluate before the first step (the "before" of a before/after comparison).
         max_new_tokens, batch_size, samples, temperature, seed, placement, instruction: generation settings,
@@ -118,7 +121,6 @@ class PersonaStabilityCallback(transformers.TrainerCallback):
         self.prefix = prefix
         self.reports: list[tuple[int, StabilityReport]] = []
         self._last_step: int | None = None
-        self._pending: dict[str, float] | None = None
         self._warned_no_trainer = False
 
     # -- trainer events
@@ -126,30 +128,27 @@ class PersonaStabilityCallback(transformers.TrainerCallback):
     def on_train_begin(self, args, state, control, model=None, processing_class=None, **kwargs):
         _refuse_sharded_models(args, self.trainer)
         if self.eval_on_start and not self._done(state.global_step):
-            self._evaluate(state, model, processing_class)
-            self._flush(state)  # nothing else is waiting to be logged before the first step
+            self._publish(state, self._evaluate(state, model, processing_class), in_step=False)
 
     def on_step_end(self, args, state, control, model=None, processing_class=None, **kwargs):
         periodic = self.every_n_steps and state.global_step % self.every_n_steps == 0
         if (periodic or state.global_step >= state.max_steps) and not self._done(state.global_step):
-            self._evaluate(state, model, processing_class)
-            control.should_log = True  # the metrics go out with this step's log (see on_log)
-
-    def on_log(self, args, state, control, logs=None, **kwargs):
-        self._flush(state)
+            self._publish(state, self._evaluate(state, model, processing_class), in_step=True)
+            control.should_log = True  # on every process: the step's log gathers the loss across them
 
     def on_train_end(self, args, state, control, model=None, processing_class=None, **kwargs):
         if not self._done(state.global_step):  # training stopped between two evaluations
-            self._evaluate(state, model, processing_class)
-        self._flush(state)
+            self._publish(state, self._evaluate(state, model, processing_class), in_step=False)
 
     # -- work
 
     def _done(self, step: int) -> bool:
         return self._last_step == step
 
-    def _evaluate(self, state, model, tokenizer) -> None:
+    def _evaluate(self, state, model, tokenizer) -> dict[str, float] | None:
+        """Evaluate on the main process and return its metrics (None on the others, which wait at the barrier)."""
         self._last_step = state.global_step
+        metrics = None
         if state.is_world_process_zero:
             from permix_plugins.evaluation.transformers_backend import TransformersBackend
 
@@ -173,7 +172,7 @@ class PersonaStabilityCallback(transformers.TrainerCallback):
                 **self.generation,
             )
             self.reports.append((state.global_step, result.report))
-            self._pending = stability_metrics(result.report, self.prefix)
+            metrics = stability_metrics(result.report, self.prefix)
             logger.info(
                 "step %d: PSS %.3f, mean accuracy %.3f",
                 state.global_step,
@@ -186,19 +185,33 @@ class PersonaStabilityCallback(transformers.TrainerCallback):
                     result.report.to_json()
                 )
         _barrier()
+        return metrics
 
-    def _flush(self, state) -> None:
-        """Send pending metrics once, through the trainer when there is one (re-entry from its on_log is a no-op)."""
-        metrics, self._pending = self._pending, None
+    def _publish(self, state, metrics: dict[str, float] | None, *, in_step: bool) -> None:
+        """Log `metrics` once, in the record of the step being logged when there is one.
+
+        The loggers (wandb, tensorboard, ...) are callbacks that run before this one, so they must find the metrics
+        in the record itself: adding them from ``on_log`` is too late, and calling ``trainer.log`` there writes a
+        second record of the step. TRL trainers average ``_metrics["train"]`` into the step's record before the
+        callbacks run, so the metrics go there; outside a step (before or after training) they get their own record
+        through the base ``Trainer.log``, which writes no GRPO metrics and no completions table.
+        """
         if not metrics:
             return
-        if self.trainer is not None:
-            self.trainer.log(dict(metrics))
+        if self.trainer is None:
+            state.log_history.append({**metrics, "step": state.global_step})
+            if not self._warned_no_trainer:
+                logger.warning(
+                    "PersonaStabilityCallback has no trainer=: metrics go to state.log_history only"
+                )
+                self._warned_no_trainer = True
             return
-        state.log_history.append({**metrics, "step": state.global_step})
-        if not self._warned_no_trainer:
-            logger.warning("PersonaStabilityCallback has no trainer= : metrics go to state.log_history only")
-            self._warned_no_trainer = True
+        step_metrics = getattr(self.trainer, "_metrics", {}).get("train") if in_step else None
+        if step_metrics is not None:
+            for name, value in metrics.items():
+                step_metrics[name] = [value]
+        else:
+            transformers.Trainer.log(self.trainer, dict(metrics))
 
 
 def _barrier() -> None:

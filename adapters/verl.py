@@ -3,10 +3,10 @@ r"""verl adapter: persona mixing inside verl's own dataset, a static parquet exp
 Three pieces, for verl 0.9 (``python -m verl.trainer.main_ppo``); ``permix verl-overrides`` prints the lines:
 
 * **Reward** (no adapter code): ``reward.custom_reward_function.path=pkg://permix_plugins.math`` with
-  ``reward.custom_reward_function.name=compute_score`` — for the reward-loop managers ``naive`` (recommended: the
-  verifier already runs math-verify in its own killable processes), ``dapo`` and ``remote``, and the legacy ``naive``;
-  ``name=compute_score_batch`` for the legacy ``batch`` manager, ``name=compute_score_scalar`` for the legacy
-  ``prime`` manager (it only takes numbers).
+  ``reward.custom_reward_function.name=compute_score`` and ``reward.reward_manager.name`` one of verl 0.9's
+  reward-loop managers ``naive`` (recommended: the verifier already runs math-verify in its own killable processes),
+  ``dapo`` or ``remote``. ``main_ppo`` looks the name up in the reward-loop registry only, so the older ``batch`` and
+  ``prime`` managers (and the old ``reward_model.reward_manager`` key) are not reachable from it.
 * **On-line mixing**: ``data.custom_cls.path=pkg://permix_plugins.adapters.verl`` with
   ``data.custom_cls.name=PersonaMixRLHFDataset``, a subclass of verl's `RLHFDataset` that gives rows their personas
   as it loads them. Settings live under ``data.permix`` (new keys for verl, hence the ``+`` in ``+data.permix.pool=…``):

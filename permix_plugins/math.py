@@ -9,7 +9,7 @@ TRL::
 
     GRPOTrainer(..., reward_funcs=[accuracy_reward])          # or accuracy_reward_async (TRL runs it concurrently)
 
-verl::
+verl (``main_ppo``'s reward-loop managers ``naive``, ``dapo``, ``remote``: one sample per call)::
 
     reward.custom_reward_function.path=pkg://permix_plugins.math reward.custom_reward_function.name=compute_score
 
@@ -38,13 +38,14 @@ __all__ = [
     "accuracy_reward_async",
     "completion_text",
     "compute_score",
-    "compute_score_batch",
-    "compute_score_scalar",
     "score",
 ]
 
-VERL_KEYS = ("score", "acc", "no_answer", "bad_gold", "timeout", "error")
-"""The keys of every `compute_score` result, all floats (verl aggregates `reward_extra_info` per key)."""
+_VERL_FLAGS = ("no_answer", "bad_gold", "timeout", "error")
+VERL_KEYS = ("score", "acc", *_VERL_FLAGS, "pred")
+"""The keys of every `compute_score` result: floats, and the string ``pred``. verl stacks each key over the batch
+(so every sample has every key) and averages the numeric ones per ``data_source``; a string ``pred`` is skipped
+there and used as the vote of ``maj@N`` (``verl/trainer/ppo/metric_utils.py``, ``process_validation_metrics``)."""
 
 
 def completion_text(completion: object) -> str | None:
@@ -144,48 +145,20 @@ async def accuracy_reward_async(
 
 def compute_score(
     data_source: Any, solution_str: str, ground_truth: Any, extra_info: Any = None, **kwargs: Any
-) -> dict[str, float]:
-    """verl custom reward: a dict with the same float keys for every sample (`VERL_KEYS`).
+) -> dict[str, float | str]:
+    """verl custom reward: a dict with the same keys for every sample (`VERL_KEYS`), for verl's reward-loop managers.
 
     ``score`` and ``acc`` are 1.0/0.0 (a bad gold scores 0.0: verl cannot skip a sample; ``bad_gold`` flags it).
+    ``pred`` is the extracted final answer (``""`` when there is none): verl's validation votes on it for ``maj@N``.
     Per-persona metrics come from ``data_source`` (verl groups validation metrics by it), so no persona key here.
 
     Example:
         >>> compute_score("permix/pirate", "Arr, 'tis 42 doubloons!", "42")
-        {'score': 1.0, 'acc': 1.0, 'no_answer': 0.0, 'bad_gold': 0.0, 'timeout': 0.0, 'error': 0.0}
+        {'score': 1.0, 'acc': 1.0, 'no_answer': 0.0, 'bad_gold': 0.0, 'timeout': 0.0, 'error': 0.0, 'pred': '42'}
     """
-    return _verl_result(default_verifier().verify(ground_truth, solution_str))
-
-
-def compute_score_batch(
-    data_sources: Sequence[Any],
-    solution_strs: Sequence[str],
-    ground_truths: Sequence[Any],
-    extra_infos: Sequence[Any] | None = None,
-    **kwargs: Any,
-) -> list[dict[str, float]]:
-    """verl's ``batch`` reward manager (``reward_model.reward_manager=batch``): `compute_score` for a whole batch.
-
-    Example:
-        >>> [r["acc"] for r in compute_score_batch(["a", "b"], ["#### 1", "#### 3"], ["1", "2"])]
-        [1.0, 0.0]
-    """
-    _check_lengths("solution_strs", solution_strs, "ground_truths", ground_truths)
-    return [
-        _verl_result(v) for v in default_verifier().verify_batch(list(ground_truths), list(solution_strs))
-    ]
-
-
-def compute_score_scalar(
-    data_source: Any, solution_str: str, ground_truth: Any, extra_info: Any = None, **kwargs: Any
-) -> float:
-    """`compute_score` as a bare float, for verl's legacy ``prime`` manager (it scores a dict as 0, silently).
-
-    Example:
-        >>> compute_score_scalar("permix/pirate", "#### 42", "42")
-        1.0
-    """
-    return default_verifier().verify(ground_truth, solution_str).score
+    verdict = default_verifier().verify(ground_truth, solution_str)
+    flags = {reason: float(verdict.reason == reason) for reason in _VERL_FLAGS}
+    return {"score": verdict.score, "acc": verdict.score, **flags, "pred": verdict.extracted or ""}
 
 
 def score(gold: Any, completion: str) -> float:
@@ -196,12 +169,6 @@ def score(gold: Any, completion: str) -> float:
         1.0
     """
     return default_verifier().verify(gold, completion).score
-
-
-def _verl_result(verdict: Verdict) -> dict[str, float]:
-    value = verdict.score
-    flags = {key: float(verdict.reason == key) for key in VERL_KEYS[2:]}
-    return {"score": value, "acc": value, **flags}
 
 
 def _check_lengths(name: str, items: Sequence[Any], other_name: str, other: Sequence[Any]) -> None:

@@ -2,7 +2,7 @@
 
 `FakeOpenAIServer(answer)` serves ``POST /v1/chat/completions``; `answer(persona_text, user_text, index)`
 returns the text of choice `index`. `script` (a list of ``(status, delay_s)``) makes the next requests fail or
-stall.
+stall; `rejects` names request fields the server refuses with HTTP 400, as an older server does.
 """
 
 from __future__ import annotations
@@ -21,8 +21,16 @@ Answer = Callable[[str | None, str, int], str]
 
 
 class FakeOpenAIServer:
-    def __init__(self, answer: Answer, *, api_key: str | None = None, max_choices: int | None = None) -> None:
+    def __init__(
+        self,
+        answer: Answer,
+        *,
+        api_key: str | None = None,
+        max_choices: int | None = None,
+        rejects: frozenset[str] = frozenset(),
+    ) -> None:
         self.answer = answer
+        self.rejects = rejects
         self.api_key = api_key
         self.max_choices = max_choices  # serve at most this many choices per request (a server ignoring `n`)
         self.script: list[
@@ -71,6 +79,9 @@ class FakeOpenAIServer:
                 return 404, {"error": {"message": f"no route {handler.path}"}}
             if status != 200:
                 return status, {"error": {"message": f"scripted {status}"}}
+            refused = sorted(self.rejects & set(payload))
+            if refused:
+                return 400, {"error": {"message": f"Unrecognized request argument supplied: {refused[0]}"}}
             messages = payload["messages"]
             persona = messages[0]["content"] if messages[0]["role"] == "system" else None
             n = payload.get("n", 1)

@@ -190,3 +190,31 @@ def test_stability_callback_under_two_processes(tmp_path):
     assert main["world_size"] == other["world_size"] == 2
     assert main["evaluated_steps"] == main["logged_steps"] == [0, 1, 2]
     assert other["evaluated_steps"] == [] and other["global_step"] == main["global_step"] == 2
+
+
+def test_stability_metrics_join_the_steps_record_and_reach_the_loggers(tmp_path, tiny_tokenizer, monkeypatch):
+    """One record per logged step, `permix/*` next to that step's rewards; TensorBoard (a callback that runs before
+    ours) gets every metric once per step, under transformers' ``train/`` prefix."""
+    event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
+    monkeypatch.setenv("TENSORBOARD_LOGGING_DIR", str(tmp_path / "tb"))
+    train = PersonaMixDataset(PROBLEMS, LOTTERY, persona_prob=1.0, seed=1)
+    trainer = _trainer(tmp_path, train, tiny_tokenizer, max_steps=4, report_to="tensorboard")
+    callback = PersonaStabilityCallback(HELD_OUT, LOTTERY, trainer=trainer, every_n_steps=2, max_new_tokens=4)
+    trainer.add_callback(callback)
+    trainer.train()
+
+    history = [e for e in trainer.state.log_history if "train_runtime" not in e]  # not the end-of-run summary
+    assert [e["step"] for e in history] == [0, 1, 2, 3, 4]  # before training, then one record per step
+    by_step = {e["step"]: e for e in history}
+    for step, report in callback.reports:
+        assert by_step[step]["permix/pss"] == pytest.approx(report.pss)
+    assert [step for step, _ in callback.reports] == [0, 2, 4]
+    assert all("rewards/accuracy_reward/mean" in by_step[step] for step in (2, 4))
+    assert "permix/pss" not in by_step[3]
+
+    (events,) = {path.parent for path in (tmp_path / "tb").rglob("events.out.tfevents.*")}
+    scalars = event_accumulator.EventAccumulator(str(events), size_guidance={"scalars": 0}).Reload()
+    steps = {tag: [e.step for e in scalars.Scalars(tag)] for tag in scalars.Tags()["scalars"]}
+    assert steps["train/permix/pss"] == [0, 2, 4]
+    assert steps["train/rewards/accuracy_reward/mean"] == [1, 2, 3, 4]
+    assert any(tag.startswith("train/persona/") for tag in steps)

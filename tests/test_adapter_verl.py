@@ -1,5 +1,6 @@
-"""verl adapter, against verl's real classes on CPU: the reward through every manager, the on-line mixing dataset,
-the parquet export, the override lines and the GRPO recipe (composed with verl's own Hydra config)."""
+"""verl adapter, against verl's real classes on CPU: the reward through main_ppo's managers and validation metrics,
+the on-line mixing dataset, the parquet export, the override lines and the GRPO recipe (composed with verl's own
+Hydra config)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import time
+import typing
 from collections import Counter
 from pathlib import Path
 
@@ -28,11 +30,10 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from verl import DataProto
 from verl.experimental.reward_loop.reward_loop import RewardLoopWorker
 from verl.trainer.ppo.metric_utils import process_validation_metrics
-from verl.trainer.ppo.reward import get_custom_reward_fn
+from verl.trainer.ppo.reward import get_custom_reward_fn, resolve_reward_manager_cls
 from verl.utils import hf_tokenizer
 from verl.utils.dataset.rl_dataset import RLHFDataset, collate_fn, get_dataset_class
 from verl.utils.tokenizer import normalize_token_ids
-from verl.workers.reward_manager import get_reward_manager_cls as get_legacy_manager
 
 import permix_plugins.math as permix_math
 from permix_plugins import PersonaPool, assign_persona, build_messages, load_problems
@@ -43,7 +44,7 @@ from permix_plugins.tinylm import build_tokenizer
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "examples" / "verl" / "run_grpo_permix.sh"
 TRAIN, LOTTERY = PersonaPool.builtin("train"), PersonaPool.builtin("lottery")
-FLAGS = permix_math.VERL_KEYS[2:]  # no_answer, bad_gold, timeout, error
+FLAGS = ("no_answer", "bad_gold", "timeout", "error")
 
 # (persona, response, gold, eos, expected score, expected flag): decoded from real token ids by each manager.
 CASES = [
@@ -137,7 +138,7 @@ def trainer_config(tokenizer_dir: Path) -> DictConfig:
 
 @pytest.fixture
 def event_loop():
-    """A fresh current event loop: verl's managers bind to it (and the legacy `prime` manager closes its own)."""
+    """A fresh current event loop: verl's reward-loop managers bind to it."""
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     yield loop
@@ -170,7 +171,7 @@ def test_custom_reward_loader_resolves_the_pkg_path():
     result = fn(
         data_source="permix/carpenter", solution_str=r"\boxed{7}", ground_truth="7", extra_info={"index": 0}
     )
-    assert result == dict.fromkeys(permix_math.VERL_KEYS, 0.0) | {"score": 1.0, "acc": 1.0}
+    assert result == dict.fromkeys(permix_math.VERL_KEYS, 0.0) | {"score": 1.0, "acc": 1.0, "pred": "7"}
     # reward.custom_reward_function.reward_kwargs are merged into every call; extra keywords are ignored
     extra = {"reward": {"custom_reward_function": {"reward_kwargs": {"x": 1}}}}
     fn = get_custom_reward_fn(OmegaConf.merge(reward_config(), extra))
@@ -227,32 +228,47 @@ def test_remote_manager_scores_in_a_ray_actor(local_ray, trainer_config, tokeniz
     check_scores(outputs, type(worker.reward_manager), batch)
 
 
-def test_legacy_naive_and_batch_managers(tokenizer):
-    batch = make_batch(tokenizer)
-    naive = get_legacy_manager("naive")(
-        tokenizer=tokenizer, num_examine=0, compute_score=get_custom_reward_fn(reward_config())
-    )
-    result = naive(batch, return_dict=True)
-    assert result["reward_tensor"].sum(-1).tolist() == SCORES
-    assert set(result["reward_extra_info"]) == set(permix_math.VERL_KEYS)
-    assert result["reward_extra_info"]["acc"] == SCORES
-
-    batch = make_batch(tokenizer)
-    fn = get_custom_reward_fn(reward_config("compute_score_batch"))
-    batched = get_legacy_manager("batch")(tokenizer=tokenizer, num_examine=0, compute_score=fn)
-    result = batched(batch, return_dict=True)
-    assert result["reward_tensor"].sum(-1).tolist() == SCORES
-    assert result["reward_extra_info"]["no_answer"] == [float(c[5] == "no_answer") for c in CASES]
+def test_main_ppo_knows_only_the_reward_loop_managers(trainer_config):
+    """verl 0.9.1's main_ppo resolves `reward.reward_manager.name` in the reward-loop registry only
+    (verl/trainer/ppo/reward.py:89-95 -> verl/experimental/reward_loop/reward_manager/registry.py:51-52): the
+    legacy `batch` and `prime` managers of verl.workers.reward_manager are unreachable from it."""
+    for name in typing.get_args(adapter.RewardManager):
+        assert resolve_reward_manager_cls(with_manager(trainer_config, name)).__module__.startswith(
+            "verl.experimental.reward_loop"
+        )
+    for legacy in ("batch", "prime"):
+        with pytest.raises(ValueError, match="Unknown reward manager"):
+            resolve_reward_manager_cls(with_manager(trainer_config, legacy))
+    with pytest.raises(ConfigError, match="naive, dapo, remote"):
+        adapter.verl_overrides(reward_manager="batch")
 
 
-PRIME_FN = "compute_score_scalar"  # prime takes only numbers: a dict would score every sample 0
+# One question per persona, answered 4 times (rollout.val_kwargs.n=4): (persona, gold, responses).
+VOTES = [
+    ("carpenter", "42", [r"\boxed{42}", "So the answer is 42.", r"\boxed{42}", "It is 42"]),
+    ("number-theorist", "42", [r"\boxed{41}", r"\boxed{41}", "It must be 41", "41"]),
+    ("kindergartener", "", [r"\boxed{42}", "I do not know!", "", r"\boxed{7}"]),  # unusable gold, no answers
+]
 
 
-def test_legacy_prime_manager(tokenizer, event_loop):
-    prime = get_legacy_manager("prime")(
-        tokenizer=tokenizer, num_examine=0, compute_score=get_custom_reward_fn(reward_config(PRIME_FN))
-    )
-    assert prime(make_batch(tokenizer), return_dict=True)["reward_tensor"].sum(-1).tolist() == SCORES
+def test_validation_reports_maj_at_n(trainer_config, tokenizer, event_loop):
+    """verl votes maj@N only when every sample has a `pred` (verl/trainer/ppo/metric_utils.py:1001-1012)."""
+    cases = [(p, response, gold, True, None, None) for p, gold, responses in VOTES for response in responses]
+    worker = RewardLoopWorker(with_manager(trainer_config, "naive"))
+    outputs = worker.loop.run_until_complete(worker.compute_score_batch(make_batch(tokenizer, cases)))
+    # What the trainer does with them: stack each key over the batch (verl/experimental/agent_loop/agent_loop.py:
+    # 1108-1111, a KeyError if one sample lacked it), list them in _validate, then group them by data source.
+    infos = {"reward": [float(o["reward_score"]) for o in outputs]}
+    for key in outputs[0]["reward_extra_info"]:
+        infos[key] = np.array([o["reward_extra_info"][key] for o in outputs]).tolist()
+    assert infos["pred"] == ["42"] * 4 + ["41"] * 4 + ["42", "", "", "7"]
+    metrics = process_validation_metrics([f"permix/{c[0]}" for c in cases], [c[0] for c in cases], infos)
+    # ray_trainer.py:721-738 logs these as val-core/permix/<persona>/acc/{mean@4,best@4/mean,maj@4/mean}
+    for persona, expected in (("carpenter", 1.0), ("number-theorist", 0.0), ("kindergartener", 0.0)):
+        acc = metrics[f"permix/{persona}"]["acc"]
+        assert acc["maj@4/mean"] == acc["mean@4"] == expected and "best@4/mean" in acc
+    assert metrics["permix/kindergartener"]["bad_gold"]["mean@4"] == 1.0
+    assert not any("pred" in by_key for by_key in metrics.values())  # a string is a vote, never averaged
 
 
 @pytest.fixture
@@ -564,6 +580,7 @@ def test_recipe_is_a_valid_verl_command(mix, recipe_runs):
     )
     assert config.algorithm.adv_estimator == "grpo" and config.actor_rollout_ref.rollout.name == "vllm"
     assert get_custom_reward_fn(config).args[0] is permix_math.compute_score
+    assert resolve_reward_manager_cls(config).__name__ == "NaiveRewardManager"  # main_ppo's registry has it
     if mix == "online":
         assert get_dataset_class(config.data) is adapter.PersonaMixRLHFDataset
         assert adapter.VerlMixSettings.from_data_config(config.data).val.every_persona

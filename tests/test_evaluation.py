@@ -400,7 +400,8 @@ def test_openai_backend_scores_exactly_through_a_real_server():
     assert {r.backend for r in records} == {"openai"} and {r.model for r in records} == {"served-model"}
     payload = server.payloads[0]
     assert payload["model"] == "served-model" and payload["n"] == 2 and payload["temperature"] == 0.8
-    assert "max_tokens" in payload and isinstance(payload["seed"], int)
+    assert "max_completion_tokens" in payload and "max_tokens" not in payload  # vLLM deprecates max_tokens
+    assert isinstance(payload["seed"], int)
     assert server.headers[0]["authorization"] == "Bearer sk-test"
 
 
@@ -447,6 +448,16 @@ def test_openai_backend_asks_again_when_a_server_caps_n():
         assert backend.generate([PROMPT], n=3, temperature=1.0) == [["\\boxed{0}"] * 3]
         assert [p["n"] for p in server.payloads] == [3, 2, 1]
         backend.close()
+
+
+def test_openai_backend_falls_back_to_max_tokens_for_older_servers():
+    with FakeOpenAIServer(right_answer, rejects=frozenset({"max_completion_tokens"})) as server:
+        backend = OpenAIBackend("m", base_url=server.base_url, concurrency=1, max_new_tokens=7)
+        assert backend.generate([PROMPT] * 2, n=1, temperature=0.0) == [["\\boxed{1}"]] * 2
+        backend.close()
+    # refused once, then the older name for this request and the next
+    limits = [{k: p[k] for k in ("max_completion_tokens", "max_tokens") if k in p} for p in server.payloads]
+    assert limits == [{"max_completion_tokens": 7}, {"max_tokens": 7}, {"max_tokens": 7}]
 
 
 def test_openai_backend_needs_a_base_url(monkeypatch):

@@ -1,4 +1,5 @@
-"""The TRL example: its offline default runs, and the README's GPU recipe parses with the script's own parser."""
+"""The TRL example: its offline default runs, ModelConfig's flags shape the model, the README's GPU recipe parses
+with the script's own parser and installs a vLLM that TRL supports."""
 
 from __future__ import annotations
 
@@ -21,6 +22,13 @@ def _readme_command(starts_with: str) -> list[str]:
     match = re.search(rf"^{re.escape(starts_with)}.*?(?<!\\)$", text, flags=re.MULTILINE | re.DOTALL)
     assert match, f"README has no command starting with {starts_with!r}"
     return shlex.split(match.group(0).replace("\\\n", " "))
+
+
+def _example(monkeypatch):
+    monkeypatch.syspath_prepend(str(EXAMPLE.parent))
+    import grpo_permix
+
+    return grpo_permix
 
 
 def test_offline_default_runs_and_prints_stability(tmp_path):
@@ -53,9 +61,7 @@ def test_offline_default_runs_and_prints_stability(tmp_path):
 def test_readme_gpu_recipe_parses(monkeypatch):
     from trl import GRPOConfig, ModelConfig, TrlParser
 
-    monkeypatch.syspath_prepend(str(EXAMPLE.parent))
-    import grpo_permix
-
+    grpo_permix = _example(monkeypatch)
     argv = _readme_command("accelerate launch examples/trl/grpo_permix.py")
     args = argv[argv.index("examples/trl/grpo_permix.py") + 1 :]
     # The recipe targets a GPU; only bf16's GPU check is lifted so the flags can be parsed here.
@@ -66,3 +72,50 @@ def test_readme_gpu_recipe_parses(monkeypatch):
     assert (permix.problems, permix.persona_prob, permix.stability_personas) == ("gsm8k", 0.5, "lottery")
     assert config.use_vllm and config.vllm_mode == "colocate" and config.num_generations == 8
     assert model.model_name_or_path == "Qwen/Qwen2.5-1.5B-Instruct"
+
+
+def test_model_flags_reach_the_model(tmp_path, monkeypatch):
+    """--use_peft, the LoRA flags, --dtype and --attn_implementation shape the trained model, as in TRL's script."""
+    import torch
+    from peft import PeftModel
+    from trl import GRPOConfig, ModelConfig, TrlParser
+
+    grpo_permix = _example(monkeypatch)
+    parser = TrlParser((grpo_permix.PermixArguments, GRPOConfig, ModelConfig))
+    args = parser.parse_args_and_config(
+        [
+            "--config", str(EXAMPLE.parent / "tiny_cpu.yaml"), "--output_dir", str(tmp_path),
+            "--max_steps", "1", "--per_device_train_batch_size", "4", "--num_generations", "2",
+            "--max_completion_length", "4", "--stability_problems", "",
+            "--use_peft", "--lora_r", "4", "--lora_target_modules", "q_proj", "v_proj",
+            "--dtype", "bfloat16", "--attn_implementation", "eager",
+        ]
+    )  # fmt: skip
+    trainer = grpo_permix.main(*args)
+    model = trainer.model
+    assert isinstance(model, PeftModel)
+    lora = model.peft_config["default"]
+    assert lora.r == 4 and set(lora.target_modules) == {"q_proj", "v_proj"}
+    trainable = {name for name, p in model.named_parameters() if p.requires_grad}
+    assert trainable and all("lora_" in name for name in trainable)
+    base = model.get_base_model()
+    assert base.model.embed_tokens.weight.dtype == torch.bfloat16
+    assert base.config._attn_implementation == "eager"
+
+
+def test_vllm_extra_is_the_range_trl_supports():
+    """The recipe's `pip install "permix-plugins[trl,vllm]"` must give TRL a vLLM it supports (its `trl[vllm]`)."""
+    from importlib.metadata import requires
+
+    from packaging.requirements import Requirement
+
+    tomllib = pytest.importorskip("tomllib")
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    (ours,) = [r for r in map(Requirement, extras["vllm"]) if r.name == "vllm"]
+    (trls,) = [
+        r
+        for r in map(Requirement, requires("trl"))
+        if r.name == "vllm" and r.marker is not None and r.marker.evaluate({"extra": "vllm"})
+    ]
+    assert ours.specifier == trls.specifier, f"permix-plugins[vllm] has {ours}, trl[vllm] has {trls}"
+    assert 'pip install "permix-plugins[trl,vllm]"' in (ROOT / "README.md").read_text()

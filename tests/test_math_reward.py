@@ -1,4 +1,4 @@
-"""Reward entry points: TRL's calling convention (sync and async), verl's compute_score (single and batch), score."""
+"""Reward entry points: TRL's calling convention (sync and async), verl's compute_score, score."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from permix_plugins.math import (
     accuracy_reward_async,
     completion_text,
     compute_score,
-    compute_score_batch,
     score,
 )
 
@@ -135,7 +134,7 @@ def test_called_exactly_like_grpo_trainer():
 def test_names_pickling_and_async_detection():
     assert accuracy_reward.__name__ == "accuracy_reward"
     assert accuracy_reward_async.__name__ == "accuracy_reward_async"
-    for fn in (accuracy_reward, accuracy_reward_async, compute_score, compute_score_batch, score):
+    for fn in (accuracy_reward, accuracy_reward_async, compute_score, score):
         restored = pickle.loads(pickle.dumps(fn))
         assert restored is fn and restored.__name__ == fn.__name__
     assert inspect.iscoroutinefunction(accuracy_reward_async)
@@ -160,21 +159,23 @@ def test_reward_from_a_worker_thread():
     assert out == [[1.0]]
 
 
-def test_compute_score_has_the_same_float_keys_for_every_outcome():
-    cases = {
-        "match": ("72", r"\boxed{72}"),
-        "mismatch": ("72", r"\boxed{71}"),
-        "no_answer": ("72", "I cannot say"),
-        "bad_gold": ("", r"\boxed{72}"),
-        "timeout": ("1", TOWER),
+def test_compute_score_has_the_same_keys_for_every_outcome():
+    """verl stacks each key over the batch, so every outcome has every key; `pred` (maj@N's vote) is always a str."""
+    cases = {  # outcome: (gold, completion, pred)
+        "match": ("72", r"\boxed{72}", "72"),
+        "mismatch": ("72", r"\boxed{71}", "71"),
+        "no_answer": ("72", "I cannot say", ""),
+        "bad_gold": ("", r"\boxed{72}", "72"),
+        "timeout": ("1", TOWER, TOWER.removeprefix(r"\boxed{").removesuffix("}")),
     }
     results = {}
-    for outcome, (gold, completion) in cases.items():
+    for outcome, (gold, completion, pred) in cases.items():
         result = compute_score(
             data_source="permix/pirate", solution_str=completion, ground_truth=gold, extra_info={}
         )
         assert tuple(result) == VERL_KEYS
-        assert all(type(value) is float for value in result.values())
+        assert all(type(result[key]) is float for key in VERL_KEYS if key != "pred")
+        assert result["pred"] == pred
         results[outcome] = result
     assert results["match"]["score"] == results["match"]["acc"] == 1.0
     assert results["mismatch"]["score"] == 0.0
@@ -186,18 +187,6 @@ def test_compute_score_has_the_same_float_keys_for_every_outcome():
 def test_compute_score_accepts_extra_keywords():
     result = compute_score("src", "#### 5", 5, None, reward_router_address=None, num_turns=1)
     assert result["score"] == 1.0
-
-
-def test_compute_score_batch_matches_single_calls():
-    """Called like verl's legacy `batch` reward manager: keywords, plus `reward_kwargs`."""
-    solutions = [r"\boxed{72}", "#### 1", r"\boxed{(x+1)^2}", "pass"]
-    truths = ["72", "2", "x^2+2x+1", "3"]
-    batch = compute_score_batch(
-        data_sources=["a"] * 4, solution_strs=solutions, ground_truths=truths, extra_infos=[{}] * 4, extra=1
-    )
-    assert batch == [compute_score("a", s, t) for s, t in zip(solutions, truths)]
-    with pytest.raises(ConfigError):
-        compute_score_batch(["a"], ["1", "2"], ["1"])
 
 
 def test_plain_score():

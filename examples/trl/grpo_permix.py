@@ -1,6 +1,7 @@
 """Persona-mixed RLVR (PerMix-RLVR) with TRL's GRPOTrainer.
 
-Offline default: a tiny model built in code, the built-in synthetic problems, CPU, about a minute:
+Offline default: a tiny model built in code (saved to OUTPUT_DIR/tiny-model), the built-in synthetic problems, CPU,
+about a minute:
 
     python examples/trl/grpo_permix.py --config examples/trl/tiny_cpu.yaml
 
@@ -9,15 +10,17 @@ A real recipe (GPU + vLLM; see README "TRL recipe"):
     accelerate launch examples/trl/grpo_permix.py --model_name_or_path Qwen/Qwen2.5-1.5B-Instruct \
         --problems gsm8k --use_vllm --output_dir outputs/qwen-permix ...
 
-Every GRPOConfig flag works as in TRL's own scripts; the PerMix flags are listed in `PermixArguments`.
+Every GRPOConfig and ModelConfig flag works as in TRL's own GRPO script (``--dtype``, ``--attn_implementation``,
+``--use_peft`` with the ``--lora_*`` flags, ``--load_in_4bit``); the PerMix flags are listed in `PermixArguments`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from permix_plugins.adapters.trl import PersonaStabilityCallback
-from trl import GRPOConfig, GRPOTrainer, ModelConfig, TrlParser
+from trl import GRPOConfig, GRPOTrainer, ModelConfig, TrlParser, get_peft_config, get_quantization_config
 
 from permix_plugins import PersonaMixDataset, PersonaPool, load_problems
 from permix_plugins.math import accuracy_reward
@@ -59,14 +62,31 @@ class PermixArguments:
     stability_max_new_tokens: int = field(default=512, metadata={"help": "Generation budget of the report."})
 
 
-def build_model_and_tokenizer(model_args: ModelConfig):
-    """A tiny model built in code when no model is named (offline), else the model id for TRL to load."""
-    if model_args.model_name_or_path:
-        return model_args.model_name_or_path, None
-    from permix_plugins.tinylm import build_model, build_tokenizer
+def model_path(model_args: ModelConfig, training_args: GRPOConfig) -> str:
+    """The model to train: ``--model_name_or_path``, else a tiny model built in code and saved in the output dir.
 
-    tokenizer = build_tokenizer()
-    return build_model(tokenizer), tokenizer
+    Either way GRPOTrainer loads it from this id with `model_init_kwargs`, so every ModelConfig flag applies alike.
+    """
+    if model_args.model_name_or_path:
+        return model_args.model_name_or_path
+    from permix_plugins.tinylm import save_tiny_model
+
+    path = Path(training_args.output_dir) / "tiny-model"
+    with training_args.main_process_first(local=False, desc="building the tiny model"):
+        if training_args.process_index == 0:
+            save_tiny_model(path)
+    return str(path)
+
+
+def model_init_kwargs(model_args: ModelConfig, training_args: GRPOConfig) -> dict:
+    """ModelConfig's loading flags, as TRL's own GRPO script passes them (``GRPOConfig.model_init_kwargs`` wins)."""
+    return {
+        "revision": model_args.model_revision,
+        "trust_remote_code": training_args.trust_remote_code,
+        "attn_implementation": model_args.attn_implementation,
+        "dtype": model_args.dtype,
+        **(training_args.model_init_kwargs or {}),
+    }
 
 
 def main(permix_args: PermixArguments, training_args: GRPOConfig, model_args: ModelConfig) -> GRPOTrainer:
@@ -80,13 +100,14 @@ def main(permix_args: PermixArguments, training_args: GRPOConfig, model_args: Mo
         seed=permix_args.mix_seed,
         placement=permix_args.placement,
     )
-    model, tokenizer = build_model_and_tokenizer(model_args)
+    training_args.model_init_kwargs = model_init_kwargs(model_args, training_args)
     trainer = GRPOTrainer(
-        model=model,
+        model=model_path(model_args, training_args),
         reward_funcs=[accuracy_reward],
         args=training_args,
         train_dataset=train_dataset,
-        processing_class=tokenizer,
+        quantization_config=get_quantization_config(model_args),
+        peft_config=get_peft_config(model_args),
     )
     stability = None
     if permix_args.stability_problems:

@@ -4,7 +4,9 @@ vLLM (``vllm serve``), SGLang, TGI, llama.cpp's server and hosted APIs all speak
 thread pool (`concurrency`), each with a timeout; 408/409/429/5xx answers and connection errors are retried
 with exponential backoff and jitter (a ``Retry-After`` header is honoured); other HTTP errors fail at once
 with the server's message. The API key comes from `api_key` or ``OPENAI_API_KEY``, the URL from `base_url` or
-``OPENAI_BASE_URL``. A server that returns fewer than `n` choices is asked again for the rest.
+``OPENAI_BASE_URL``. A server that returns fewer than `n` choices is asked again for the rest. The length limit goes
+out as ``max_completion_tokens`` (``vllm serve`` marks ``max_tokens`` deprecated); a server that rejects that name
+(HTTP 400/422 naming it) gets ``max_tokens`` from then on.
 """
 
 from __future__ import annotations
@@ -99,6 +101,7 @@ class OpenAIBackend:
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
         )
         self._jitter = random.Random()
+        self._limit_key = "max_completion_tokens"  # "max_tokens" once the server has refused the newer name
         self._lock = threading.Lock()
         self.requests = 0  # HTTP attempts made (including retries), for logs and tests
 
@@ -149,7 +152,7 @@ class OpenAIBackend:
                 "messages": messages,
                 "n": n - len(texts),
                 "temperature": temperature,
-                "max_tokens": max_tokens,
+                self._limit_key: max_tokens,
                 "seed": seed + len(texts),
             }
             choices = self._post(payload)
@@ -173,6 +176,12 @@ class OpenAIBackend:
                 if response.status_code == 200:
                     return self._parse(response)
                 body = _short(response.text)
+                if _refuses_max_completion_tokens(response.status_code, body, payload):
+                    self._limit_key = "max_tokens"
+                    logger.info("%s refused max_completion_tokens; sending max_tokens instead", self.url)
+                    older = dict(payload)
+                    older["max_tokens"] = older.pop("max_completion_tokens")
+                    return self._post(older)
                 if response.status_code not in RETRY_STATUS:
                     hint = _HINTS.get(response.status_code, "").format(base_url=self.base_url)
                     if response.status_code == 400 and "system" in body.lower():
@@ -209,6 +218,11 @@ class OpenAIBackend:
         with self._lock:
             jitter = 0.5 + self._jitter.random()
         return min(self.backoff_s * 2**attempt, _MAX_BACKOFF_S) * jitter
+
+
+def _refuses_max_completion_tokens(status: int, body: str, payload: Mapping[str, Any]) -> bool:
+    """An older server's answer to the newer name: a 400/422 whose message names it."""
+    return status in (400, 422) and "max_completion_tokens" in payload and "max_completion_tokens" in body
 
 
 def _retry_after(value: str | None) -> float | None:
