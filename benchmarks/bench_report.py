@@ -1,12 +1,13 @@
 """`permix report` on a large results file against the same command on a 100x smaller one.
 
-    python benchmarks/bench_report.py [--lines 42000] [--small 420] [--repeats 3]
+    python benchmarks/bench_report.py [--lines 42000] [--small 420] [--pool eval] [--repeats 3]
 
-Writes two ``results.jsonl`` files as ``permix eval`` writes them (the 7 lottery personas, one sample per item,
-so 42,000 lines are 6,000 items), then times ``permix report FILE --out DIR`` on each in this process (imports
-warmed up first), and a plain ``json.loads`` of every line of the large file. Reading, scoring the table, the
-bootstrap over items and writing report.json/.md/.png are all in the timed command. Target: the large report
-takes at most 3x the small one.
+Writes two ``results.jsonl`` files as ``permix eval --personas POOL`` writes them (one sample per problem: with
+the 42 ``eval`` personas, 42,000 lines are 1,000 problems and 420 lines are 10), then times
+``permix report FILE --out DIR`` on each in this process (imports warmed up first), and a plain ``json.loads``
+of every line of the large file. Reading, the items x personas table, the bootstrap over problems and writing
+report.json/.md/.png are all in the timed command. Target: the large report takes at most 3x the small one.
+``--pool lottery`` (7 personas: 6,000 problems) shows the bootstrap's share, which grows with the problems.
 """
 
 from __future__ import annotations
@@ -70,12 +71,13 @@ def main() -> None:
     )
     parser.add_argument("--lines", type=int, default=42_000)
     parser.add_argument("--small", type=int, default=420)
+    parser.add_argument("--pool", default="eval", help="persona pool of the results (eval: 42, lottery: 7)")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
     from permix_plugins.personas import PersonaPool
 
-    personas = PersonaPool.builtin("lottery").ids
+    personas = PersonaPool.builtin(args.pool).ids
     with tempfile.TemporaryDirectory(prefix="permix-bench-report-") as tmp:
         root = Path(tmp)
         small, large = root / "small.jsonl", root / "large.jsonl"
@@ -92,8 +94,10 @@ def main() -> None:
         large_s = best_of(args.repeats, lambda: report(large, root / "large"))
         parse_s = best_of(args.repeats, parse_only)
 
+    problems = f"{args.small // len(personas):,} / {args.lines // len(personas):,}"
     print(
-        f"personas: {len(personas)} (lottery), 1 sample per item, 1000 bootstrap resamples, report.png drawn"
+        f"personas: {len(personas)} ({args.pool}), problems: {problems}, 1 sample each, 1000 bootstrap "
+        "resamples, report.json/.md/.png written"
     )
     print(f"permix report, {args.small:>6,} lines : {small_s:6.2f} s")
     print(f"permix report, {args.lines:>6,} lines : {large_s:6.2f} s")

@@ -88,6 +88,7 @@ PSS_DEFINITION = (
     "this is permix-plugins' definition (the PerMix-RLVR paper does not publish its exact formula)."
 )
 _ROW_KEYS = ("persona_id", "item_id", "correct", "no_answer")
+_RECORD_ROW = (str, str, bool, bool)  # the types of a scored row, for the fast path of `_parse_row`
 
 
 # ------------------------------------------------------------------------------------------------ results
@@ -484,6 +485,8 @@ class _Table:
 
 
 def _parse_row(index: int, row: Sequence[Any] | Mapping[str, Any]) -> tuple[str, str, float | None, bool]:
+    if type(row) is tuple and tuple(map(type, row)) == _RECORD_ROW:
+        return row[0], row[1], float(row[2]), row[3]  # a row of a results file (`report_rows`): well typed
     if isinstance(row, Mapping):
         missing = [k for k in _ROW_KEYS[:3] if k not in row]
         if missing:

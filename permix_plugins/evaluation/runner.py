@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple, Protocol
@@ -39,22 +38,11 @@ from pydantic import Field, field_validator
 
 from permix_plugins._reporting import DEFAULT_BOOTSTRAP
 from permix_plugins.errors import ConfigError
-from permix_plugins.evaluation.backends.base import Backend, close_backend, generate
-from permix_plugins.evaluation.backends.registry import load_backend
+from permix_plugins.evaluation import runs
+from permix_plugins.evaluation.backends.base import Backend, generate
 from permix_plugins.evaluation.records import EvalRecord, report_rows
 from permix_plugins.evaluation.results import digest
-from permix_plugins.evaluation.runs import (
-    RunConfig,
-    Study,
-    check_generation,
-    default_max_new_tokens,
-    describe_pool,
-    in_order,
-    resolve_placement,
-    run_chunks,
-    start,
-    write_report,
-)
+from permix_plugins.evaluation.runs import write_report
 from permix_plugins.personas import PersonaPool
 from permix_plugins.prompting import DEFAULT_INSTRUCTION, Placement, build_messages
 from permix_plugins.settings import Settings
@@ -125,11 +113,11 @@ def evaluate(
     """
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
         raise ConfigError(f"samples must be a positive integer, got {samples!r}")
-    check_generation(temperature=temperature, chunk_size=chunk_size)
+    runs.check_generation(temperature=temperature, chunk_size=chunk_size)
     pool = PersonaPool.load(personas)
     items = _read_problems(problems)
-    max_new_tokens = max_new_tokens or default_max_new_tokens(backend)
-    used_placement = resolve_placement(backend, placement)
+    max_new_tokens = max_new_tokens or runs.default_max_new_tokens(backend)
+    used_placement = runs.resolve_placement(backend, placement)
     settings = _settings(
         backend.model_id,
         backend.name,
@@ -143,7 +131,7 @@ def evaluate(
         instruction,
     )
     wanted = [(item.id, persona.id, s) for persona in pool for item in items for s in range(samples)]
-    store, done = start(results, EvalRecord, settings, wanted)
+    store, done = runs.start(results, EvalRecord, settings, wanted)
     if temperature == 0 and samples > 1:
         logger.warning("temperature=0 is greedy: the %d samples per item will be identical", samples)
     if verifier is None:
@@ -190,10 +178,10 @@ def evaluate(
 
     todo = _plan(items, pool, samples, done, chunk_size)
     total = sum(len(missing) for _, _, rows in todo for _, missing in rows)
-    new = run_chunks(
+    new = runs.run_chunks(
         todo, work, results=store, total=total, description=f"eval {backend.model_id}", progress=progress
     )
-    records = in_order(wanted, done, new)
+    records = runs.in_order(wanted, done, new)
     run_meta = {
         "model": backend.model_id,
         "backend": backend.name,
@@ -213,20 +201,14 @@ def _report(records: list[EvalRecord], n_bootstrap: int, seed: int, meta: dict[s
     return StabilityReport.from_results(report_rows(records), n_bootstrap=n_bootstrap, seed=seed, meta=meta)
 
 
-EVAL = Study(
+EVAL = runs.Study(
     EvalRecord, StabilityReport, _report, ("results.jsonl", "report.json", "report.md", "stability.png")
 )
-
-
-def load_report(
-    path: str | Path, *, n_bootstrap: int = DEFAULT_BOOTSTRAP, seed: int | None = None
-) -> StabilityReport:
-    """A report from a ``results.jsonl`` (rebuilt, `n_bootstrap` resamples) or a ``report.json``."""
-    return EVAL.load_report(path, n_bootstrap=n_bootstrap, seed=seed)
+load_report = EVAL.load_report  # a report from a results.jsonl (rebuilt) or a report.json
 
 
 # ------------------------------------------------------------------------------------------------ the CLI run
-class EvalConfig(RunConfig):
+class EvalConfig(runs.RunConfig):
     """The options of ``permix eval`` (one field per flag: ``max_new_tokens`` is ``--max-new-tokens``).
 
     Example:
@@ -273,15 +255,10 @@ class ReportConfig(Settings):
     seed: int | None = Field(default=None, description="bootstrap seed (default: the run's seed)")
 
 
-class EvalRun(NamedTuple):
-    """What `run_eval` returns: the report and the files it wrote."""
-
-    report: StabilityReport
-    results: Path
-    files: list[Path]
+EvalRun = runs.Run  # what `run_eval` returns: the report, results.jsonl and the files written
 
 
-def run_eval(config: EvalConfig) -> EvalRun:
+def run_eval(config: EvalConfig) -> runs.Run:
     """Run ``permix eval``: evaluate `config.model` into ``config.out`` (resumable), write reports.
 
     Everything that can be checked without a model (problems, personas, backend options, an existing results
@@ -298,26 +275,13 @@ def run_eval(config: EvalConfig) -> EvalRun:
         config.max_new_tokens, config.seed, config.placement, config.instruction,
     )  # fmt: skip
     EVAL.check(results, settings)  # fail before a model is loaded, not after
-    options = config.backend_kwargs(config.backend)
-    with ExitStack() as stack:
-        backend = load_backend(config.backend, config.model, **options)
-        stack.callback(close_backend, backend)
+    with config.model_backend() as backend:
+        meta = {"problems": config.problems, "split": split, "limit": config.limit}
         _, report = evaluate(
-            backend,
-            problems,
-            pool,
-            samples=config.samples,
-            temperature=config.temperature,
-            max_new_tokens=config.max_new_tokens,
-            seed=config.seed,
-            placement=config.placement,
-            instruction=config.instruction,
-            results=results,
-            n_bootstrap=config.bootstrap,
-            progress=config.progress,
-            meta={"problems": config.problems, "split": split, "limit": config.limit},
-        )
-    return EvalRun(report, results, EVAL.write_report(report, config.out))
+            backend, problems, pool, samples=config.samples, instruction=config.instruction, results=results,
+            meta=meta, **config.run_kwargs(),
+        )  # fmt: skip
+    return runs.Run(report, results, EVAL.write_report(report, config.out))
 
 
 # ------------------------------------------------------------------------------------------------ internals
@@ -338,7 +302,7 @@ def _settings(
         "model": model,
         "backend": backend,
         "problems": f"{len(items)} problems, sha256 {digest([[i.id, i.problem, i.answer] for i in items])}",
-        "personas": describe_pool(pool),
+        "personas": runs.describe_pool(pool),
         "samples": samples,
         "temperature": float(temperature),
         "max_new_tokens": max_new_tokens,

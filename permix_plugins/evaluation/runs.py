@@ -11,28 +11,36 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, NamedTuple, Protocol, TypeVar
 
 from pydantic import Field, model_validator
 
 from permix_plugins._reporting import DEFAULT_BOOTSTRAP
 from permix_plugins.errors import ConfigError, MissingDependencyError
-from permix_plugins.evaluation.backends.base import DEFAULT_MAX_NEW_TOKENS, Backend
-from permix_plugins.evaluation.backends.registry import BackendName, backend_options, option_backends
+from permix_plugins.evaluation.backends.base import DEFAULT_MAX_NEW_TOKENS, Backend, close_backend
+from permix_plugins.evaluation.backends.registry import (
+    BackendName,
+    backend_options,
+    load_backend,
+    option_backends,
+)
 from permix_plugins.evaluation.results import Record, ResultsFile, digest
 from permix_plugins.personas import PersonaPool
 from permix_plugins.prompting import Placement, check_placement
 from permix_plugins.settings import Settings, flag_name
 
 __all__ = [
+    "Run",
     "RunConfig",
     "Study",
     "check_generation",
+    "closing",
     "describe_pool",
     "in_order",
     "progress_bar",
@@ -141,6 +149,25 @@ class RunConfig(Settings):
                 )
         return kwargs
 
+    def run_kwargs(self) -> dict[str, Any]:
+        """The options of the in-process run (`evaluate`, `evaluate_fidelity`) that both commands share."""
+        return {
+            "temperature": self.temperature,
+            "max_new_tokens": self.max_new_tokens,
+            "seed": self.seed,
+            "placement": self.placement,
+            "n_bootstrap": self.bootstrap,
+            "progress": self.progress,
+        }
+
+    @contextlib.contextmanager
+    def model_backend(self, *, also: Sequence[str] = ()) -> Iterator[Backend]:
+        """The backend of the model under test, built from these options (`backend_kwargs`), closed after."""
+        with closing(
+            load_backend(self.backend, self.model, **self.backend_kwargs(self.backend, also=also))
+        ) as built:
+            yield built
+
     def shared_kwargs(self, backend: str) -> dict[str, Any]:
         """The resource options that were set (batch size, dtype, device, concurrency, timeout, retries) that
         `backend` takes: what a second backend of the run (fidelity's judge) is built with."""
@@ -150,6 +177,14 @@ class RunConfig(Settings):
             for field in _BACKEND_FIELDS
             if field not in _MODEL_ONLY and field in takes and getattr(self, field) is not None
         }
+
+
+class Run(NamedTuple):
+    """What ``permix eval`` and ``permix fidelity`` return: the report, the results file and the files written."""
+
+    report: Any
+    results: Path
+    files: list[Path]
 
 
 # ------------------------------------------------------------------------------------------------ a study
@@ -306,6 +341,15 @@ def resolve_placement(backend: Backend, placement: str) -> Placement:
         )
         return "user_prefix"
     return chosen
+
+
+@contextlib.contextmanager
+def closing(backend: Backend) -> Iterator[Backend]:
+    """`backend`, closed on the way out (`close_backend`: a connection pool, ...)."""
+    try:
+        yield backend
+    finally:
+        close_backend(backend)
 
 
 def default_max_new_tokens(backend: Backend, default: int = DEFAULT_MAX_NEW_TOKENS) -> int:

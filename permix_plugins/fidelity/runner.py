@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
@@ -43,20 +42,9 @@ from pydantic import Field, model_validator
 
 from permix_plugins._reporting import DEFAULT_BOOTSTRAP
 from permix_plugins.errors import ConfigError
-from permix_plugins.evaluation.backends.base import Backend, close_backend, generate
-from permix_plugins.evaluation.backends.registry import load_backend
+from permix_plugins.evaluation import runs
+from permix_plugins.evaluation.backends.base import Backend, generate
 from permix_plugins.evaluation.results import digest
-from permix_plugins.evaluation.runs import (
-    RunConfig,
-    Study,
-    check_generation,
-    default_max_new_tokens,
-    describe_pool,
-    in_order,
-    resolve_placement,
-    run_chunks,
-    start,
-)
 from permix_plugins.fidelity.judge import DEFAULT_JUDGE_MAX_NEW_TOKENS, grade_answers, load_judge
 from permix_plugins.fidelity.questions import (
     DEFAULT_QUESTIONS_PER_TASK,
@@ -123,18 +111,18 @@ def evaluate_fidelity(
     rerun resumes; a file written with other settings is refused. `max_new_tokens` defaults to the model
     backend's own (else 512).
     """
-    check_generation(temperature=temperature, chunk_size=chunk_size)
+    runs.check_generation(temperature=temperature, chunk_size=chunk_size)
     pool = _playable(PersonaPool.load(personas))
     chosen = check_tasks(tasks)
     plan = _questions(pool, questions, chosen, questions_per_task=questions_per_task, seed=seed)
-    max_new_tokens = max_new_tokens or default_max_new_tokens(model, DEFAULT_MAX_NEW_TOKENS)
-    used_placement = resolve_placement(model, placement)
+    max_new_tokens = max_new_tokens or runs.default_max_new_tokens(model, DEFAULT_MAX_NEW_TOKENS)
+    used_placement = runs.resolve_placement(model, placement)
     settings = _settings(
         model.model_id, model.name, judge.model_id, judge.name, judge_max_new_tokens, pool, plan, temperature,
         max_new_tokens, seed, placement,
     )  # fmt: skip
     wanted = [(persona.id, q.task, q.id) for persona in pool for q in plan[persona.id]]
-    store, done = start(results, FidelityRecord, settings, wanted)
+    store, done = runs.start(results, FidelityRecord, settings, wanted)
 
     def work(chunk: tuple[Persona, list[Question]]) -> list[FidelityRecord]:
         persona, asked = chunk
@@ -176,7 +164,7 @@ def evaluate_fidelity(
     for persona in pool:
         remaining = [q for q in plan[persona.id] if (persona.id, q.task, q.id) not in done]
         todo.extend((persona, remaining[i : i + chunk_size]) for i in range(0, len(remaining), chunk_size))
-    new = run_chunks(
+    new = runs.run_chunks(
         todo,
         work,
         results=store,
@@ -184,7 +172,7 @@ def evaluate_fidelity(
         description=f"fidelity {model.model_id}",
         progress=progress,
     )
-    records = in_order(wanted, done, new)
+    records = runs.in_order(wanted, done, new)
     run_meta = {
         "model": model.model_id,
         "backend": model.name,
@@ -210,7 +198,7 @@ def _report(
     return FidelityReport.from_grades(report_rows(records), n_bootstrap=n_bootstrap, seed=seed, meta=meta)
 
 
-FIDELITY = Study(
+FIDELITY = runs.Study(
     FidelityRecord,
     FidelityReport,
     _report,
@@ -218,20 +206,12 @@ FIDELITY = Study(
 )
 
 
-def write_fidelity_report(report: FidelityReport, directory: str | Path) -> list[Path]:
-    """Write ``fidelity.json``, ``fidelity.md`` and ``fidelity.png`` (the PNG needs matplotlib)."""
-    return FIDELITY.write_report(report, directory)
-
-
-def load_fidelity_report(
-    path: str | Path, *, n_bootstrap: int = DEFAULT_BOOTSTRAP, seed: int | None = None
-) -> FidelityReport:
-    """A report from a ``fidelity.jsonl`` (rebuilt with `n_bootstrap` resamples) or a ``fidelity.json``."""
-    return FIDELITY.load_report(path, n_bootstrap=n_bootstrap, seed=seed)
+write_fidelity_report = FIDELITY.write_report  # fidelity.json, fidelity.md and fidelity.png
+load_fidelity_report = FIDELITY.load_report  # a report from a fidelity.jsonl (rebuilt) or a fidelity.json
 
 
 # ------------------------------------------------------------------------------------------------ the CLI run
-class FidelityConfig(RunConfig):
+class FidelityConfig(runs.RunConfig):
     """The options of ``permix fidelity`` (one field per flag: ``judge_base_url`` is ``--judge-base-url``).
 
     Example:
@@ -292,15 +272,10 @@ class FidelityConfig(RunConfig):
         return "openai" if self.judge_base_url is not None else "transformers"
 
 
-class FidelityRun(NamedTuple):
-    """What `run_fidelity` returns: the report and the files it wrote."""
-
-    report: FidelityReport
-    results: Path
-    files: list[Path]
+FidelityRun = runs.Run  # what `run_fidelity` returns: the report, fidelity.jsonl and the files written
 
 
-def run_fidelity(config: FidelityConfig) -> FidelityRun:
+def run_fidelity(config: FidelityConfig) -> runs.Run:
     """Run ``permix fidelity``: evaluate `config.model` into ``config.out`` (resumable), write the reports.
 
     Everything that can be checked without a model (personas, question files, judge and backend options, an
@@ -320,39 +295,25 @@ def run_fidelity(config: FidelityConfig) -> FidelityRun:
     results = config.out / FIDELITY.results_file
     settings = _settings(
         config.model, config.backend, config.judge_model or config.judge_local or "", config.judge_backend,
-        config.judge_max_new_tokens, pool, _questions(pool, plan, TASKS, questions_per_task=0, seed=0),
+        config.judge_max_new_tokens, pool, _questions(pool, plan, TASKS, questions_per_task=per_task or 0, seed=config.seed),
         config.temperature, config.max_new_tokens, config.seed, config.placement,
     )  # fmt: skip
     FIDELITY.check(results, settings)  # fail before a model is loaded, not after
-    options = config.backend_kwargs(config.backend, also=(config.judge_backend,))
-    with ExitStack() as stack:
-        judge = load_judge(
-            base_url=config.judge_base_url,
-            model=config.judge_model,
-            api_key=config.judge_api_key,
-            local=config.judge_local,
-            max_new_tokens=config.judge_max_new_tokens,
-            **config.shared_kwargs(config.judge_backend),
-        )
-        stack.callback(close_backend, judge)
-        model = load_backend(config.backend, config.model, **options)
-        stack.callback(close_backend, model)
+    judge = load_judge(
+        base_url=config.judge_base_url,
+        model=config.judge_model,
+        api_key=config.judge_api_key,
+        local=config.judge_local,
+        max_new_tokens=config.judge_max_new_tokens,
+        **config.shared_kwargs(config.judge_backend),
+    )
+    with runs.closing(judge), config.model_backend(also=(config.judge_backend,)) as model:
+        meta = {"questions": source, "questions_per_task": per_task}
         _, report = evaluate_fidelity(
-            model,
-            judge,
-            pool,
-            seed=config.seed,
-            questions=plan,
-            placement=config.placement,
-            temperature=config.temperature,
-            max_new_tokens=config.max_new_tokens,
-            judge_max_new_tokens=config.judge_max_new_tokens,
-            results=results,
-            n_bootstrap=config.bootstrap,
-            progress=config.progress,
-            meta={"questions": source, "questions_per_task": per_task},
-        )
-    return FidelityRun(report, results, write_fidelity_report(report, config.out))
+            model, judge, pool, questions=plan, judge_max_new_tokens=config.judge_max_new_tokens,
+            results=results, meta=meta, **config.run_kwargs(),
+        )  # fmt: skip
+    return runs.Run(report, results, FIDELITY.write_report(report, config.out))
 
 
 # ------------------------------------------------------------------------------------------------ internals
@@ -377,7 +338,7 @@ def _settings(
         "judge": judge,
         "judge_backend": judge_backend,
         "judge_max_new_tokens": judge_max_new_tokens,
-        "personas": describe_pool(pool),
+        "personas": runs.describe_pool(pool),
         "questions": f"{len(asked)} questions, sha256 {digest(asked)}",
         "temperature": float(temperature),
         "max_new_tokens": max_new_tokens,
