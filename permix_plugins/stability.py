@@ -443,35 +443,35 @@ class _Table:
 
     @classmethod
     def read(cls, rows: Iterable[Sequence[Any] | Mapping[str, Any]]) -> _Table:
-        sums: dict[
-            tuple[str, str], list[float]
-        ] = {}  # (persona, item) -> [correct sum, no-answer sum, samples]
-        personas: dict[str, None] = {}
-        items: dict[str, None] = {}
-        bad_gold: set[str] = set()
-        for index, row in enumerate(rows):
-            persona_id, item_id, correct, no_answer = _parse_row(index, row)
-            personas.setdefault(persona_id)
-            items.setdefault(item_id)
-            if correct is None:
-                bad_gold.add(item_id)
-                continue
-            cell = sums.setdefault((persona_id, item_id), [0.0, 0.0, 0])
-            cell[0] += correct
-            cell[1] += no_answer
-            cell[2] += 1
+        parsed = [_parse_row(index, row) for index, row in enumerate(rows)]
+        personas = {p: k for k, p in enumerate(dict.fromkeys(row[0] for row in parsed))}  # first-seen order
+        items = {i: k for k, i in enumerate(dict.fromkeys(row[1] for row in parsed))}
+        bad_gold = {row[1] for row in parsed if row[2] is None}
         if not personas:
             raise ConfigError("no results to report: the rows are empty")
-        complete = [
-            item for item in items if item not in bad_gold and all((p, item) in sums for p in personas)
-        ]
+        scored = [row for row in parsed if row[2] is not None]
+        # (item, persona) -> [correct sum, no-answer sum, samples], summed with bincount over flat cell indices
+        cell = np.fromiter(
+            (items[row[1]] * len(personas) + personas[row[0]] for row in scored), int, len(scored)
+        )
+        size = len(items) * len(personas)
+        sums = np.stack(
+            [
+                np.bincount(cell, np.fromiter((row[2] for row in scored), float, len(scored)), size),
+                np.bincount(cell, np.fromiter((row[3] for row in scored), float, len(scored)), size),
+                np.bincount(cell, minlength=size).astype(float),
+            ],
+            axis=-1,
+        ).reshape(len(items), len(personas), 3)
+        scored_everywhere = np.all(sums[:, :, 2] > 0, axis=1)
+        complete = [item for item, k in items.items() if item not in bad_gold and scored_everywhere[k]]
         if not complete:
             raise ConfigError(
                 f"no item was scored under every persona ({len(items)} item(s), {len(personas)} persona(s), "
                 f"{len(bad_gold)} with an unparseable gold answer); the report compares personas on the same "
                 "items, so finish the evaluation (rerun to resume) or drop the personas with missing results"
             )
-        table = np.array([[sums[(p, item)] for p in personas] for item in complete], dtype=float)
+        table = sums[[items[item] for item in complete]]
         samples = table[:, :, 2]
         return cls(
             persona_ids=tuple(personas),
