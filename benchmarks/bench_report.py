@@ -18,19 +18,11 @@ import io
 import json
 import random
 import tempfile
-import time
 from pathlib import Path
 
+from timing import best_of
+
 from permix_plugins.cli import main as permix
-
-
-def best_of(repeats: int, fn) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def write_results(path: Path, lines: int, personas: list[str]) -> None:

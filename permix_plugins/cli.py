@@ -21,15 +21,14 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from permix_plugins.adapters.verl import DataSourceMode, RewardManager
 from permix_plugins.errors import PermixError
 from permix_plugins.evaluation.runner import EvalConfig, ReportConfig
 from permix_plugins.fidelity.runner import FidelityConfig
+from permix_plugins.prompting import Placement
 from permix_plugins.settings import Settings, flag_name
 
 __all__ = ["COMMANDS", "Command", "build_parser", "command", "main"]
-
-Placement = Literal["system", "user_prefix"]
-DataSource = Literal["persona", "source_persona", "source"]
 
 
 @dataclass(frozen=True)
@@ -294,7 +293,7 @@ class ExportVerlOptions(ExportOptions):
         description="every test problem once under every persona of the test pool (per-persona accuracy on the "
         "same questions); ignores --test-persona-prob",
     )
-    data_source: DataSource = Field(
+    data_source: DataSourceMode = Field(
         default="persona",
         description="data_source of each row: permix/<id>, <source>/permix/<id>, or the problem source "
         "(no per-persona metrics)",
@@ -357,7 +356,7 @@ class VerlOverridesOptions(MixingOptions):
         default=1,
         description="copies of the data with fresh persona draws (divide trainer.total_epochs by it)",
     )
-    data_source: DataSource = Field(
+    data_source: DataSourceMode = Field(
         default="persona",
         description="what data_source becomes: permix/<id>, <source>/permix/<id>, or unchanged",
     )
@@ -373,7 +372,7 @@ class VerlOverridesOptions(MixingOptions):
     static: bool = Field(
         default=False, description="data from `permix export verl`: print only the reward lines"
     )
-    reward_manager: Literal["naive", "dapo", "remote"] = Field(
+    reward_manager: RewardManager = Field(
         default="naive",
         description="verl reward-loop manager (naive: permix's verifier isolates math-verify itself)",
     )

@@ -252,6 +252,7 @@ class FidelityConfig(runs.RunConfig):
         default=DEFAULT_JUDGE_MAX_NEW_TOKENS, ge=1, description="judge output budget"
     )
     max_new_tokens: int = Field(default=DEFAULT_MAX_NEW_TOKENS, ge=1, description="tokens per answer at most")
+    seed: int = Field(default=0, description="question draw, sampling and bootstrap seed")
 
     @model_validator(mode="after")
     def _one_judge(self) -> FidelityConfig:
