@@ -150,7 +150,7 @@ class PersonaStabilityCallback(transformers.TrainerCallback):
         self._last_step = state.global_step
         metrics = None
         if state.is_world_process_zero:
-            from permix_plugins.evaluation.transformers_backend import TransformersBackend
+            from permix_plugins.evaluation import TransformersBackend
 
             if model is None or tokenizer is None:
                 raise ConfigError("PersonaStabilityCallback needs the trainer's model and processing_class")

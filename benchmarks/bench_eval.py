@@ -11,25 +11,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 import torch
+from timing import best_of
 
 from permix_plugins import PersonaPool, build_messages, load_problems
 from permix_plugins.evaluation import TransformersBackend
 from permix_plugins.tinylm import build_model, build_tokenizer
-
-
-def best_of(repeats: int, fn) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:

@@ -295,7 +295,7 @@ def _grpo(
 def _evaluate(
     model: Any, tokenizer: Any, test: Any, pool: PersonaPool, config: LabConfig, name: str, out: Path
 ):
-    from permix_plugins.evaluation.transformers_backend import TransformersBackend
+    from permix_plugins.evaluation import TransformersBackend
 
     backend = TransformersBackend(
         model, tokenizer, batch_size=128, max_new_tokens=config.max_new_tokens, model_id=name

@@ -6,14 +6,14 @@ user turn instead, for chat templates without a system role (Gemma) or for plain
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from permix_plugins.errors import ConfigError
 
 __all__ = ["DEFAULT_INSTRUCTION", "PLACEMENTS", "Placement", "build_messages", "build_text"]
 
 Placement = Literal["system", "user_prefix"]
-PLACEMENTS: tuple[str, ...] = ("system", "user_prefix")
+PLACEMENTS: tuple[str, ...] = get_args(Placement)
 
 DEFAULT_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
 

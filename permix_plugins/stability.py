@@ -42,7 +42,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import math
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
@@ -53,12 +52,26 @@ from typing import Any
 
 import numpy as np
 
-from permix_plugins._optional import require
-from permix_plugins._reporting import adapter, check_bootstrap, clean, fmt, fmt_ci, loads, validate
+from permix_plugins._reporting import (
+    DEFAULT_BOOTSTRAP,
+    Interval,
+    PersonaReport,
+    Report,
+    check_bootstrap,
+    clean,
+    dots,
+    fmt,
+    fmt_ci,
+    percentile_interval,
+    resample_counts,
+    save_figure,
+    two_panel_figure,
+)
 from permix_plugins.errors import ConfigError
 from permix_plugins.personas import NO_PERSONA_ID
 
 __all__ = [
+    "DEFAULT_BOOTSTRAP",
     "PSS_DEFINITION",
     "Comparison",
     "PersonaAccuracy",
@@ -74,11 +87,8 @@ PSS_DEFINITION = (
     "unclipped; "
     "this is permix-plugins' definition (the PerMix-RLVR paper does not publish its exact formula)."
 )
-DEFAULT_BOOTSTRAP = 1000
-_CHUNK = 500  # bootstrap replicates drawn at a time: bounds memory at _CHUNK x items counts
 _ROW_KEYS = ("persona_id", "item_id", "correct", "no_answer")
-
-Interval = tuple[float, float]
+_RECORD_ROW = (str, str, bool, bool)  # the types of a scored row, for the fast path of `_parse_row`
 
 
 # ------------------------------------------------------------------------------------------------ results
@@ -94,7 +104,7 @@ class PersonaAccuracy:
 
 
 @dataclass(frozen=True)
-class StabilityReport:
+class StabilityReport(PersonaReport):
     """The persona-stability report of one model on one set of questions and personas.
 
     Build it with `from_results`; every number is over the paired items (see the module docstring). `cells`
@@ -129,6 +139,8 @@ class StabilityReport:
     meta: dict[str, Any] = field(default_factory=dict)
     definition: str = PSS_DEFINITION
 
+    what = "stability report"
+
     # -- building
 
     @classmethod
@@ -159,55 +171,18 @@ class StabilityReport:
         table = _Table.read(rows)
         return _build(table, n_bootstrap=n_bootstrap, confidence=confidence, seed=seed, meta=dict(meta or {}))
 
-    # -- reading
-
-    @property
-    def persona_ids(self) -> tuple[str, ...]:
-        """The persona ids, in the order they first appeared in the rows."""
-        return tuple(p.persona_id for p in self.personas)
+    # -- reading (JSON: `Report`; `StabilityReport.read("report.json")`)
 
     @property
     def accuracy(self) -> dict[str, float]:
-        """Accuracy per persona id."""
-        return {p.persona_id: p.accuracy for p in self.personas}
-
-    def persona(self, persona_id: str) -> PersonaAccuracy:
-        """The line of one persona (`KeyError` naming the valid ids if absent)."""
-        for line in self.personas:
-            if line.persona_id == persona_id:
-                return line
-        raise KeyError(f"no persona {persona_id!r} in this report; personas: {', '.join(self.persona_ids)}")
-
-    # -- JSON
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready data (`from_dict` reads it back)."""
-        return adapter(StabilityReport).dump_python(self, mode="json")  # type: ignore[no-any-return]
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> StabilityReport:
-        """A report from `to_dict` output (validated; a bad field raises `ConfigError` naming it)."""
-        return validate(StabilityReport, data, "stability report")
-
-    def to_json(self, *, indent: int | None = 2) -> str:
-        """The report as JSON text; `StabilityReport.from_json` gives back an equal report.
+        """Accuracy per persona id.
 
         Example:
             >>> report = StabilityReport.from_results([("a", "q", 1), ("b", "q", 0)], n_bootstrap=10)
-            >>> StabilityReport.from_json(report.to_json()) == report
-            True
+            >>> report.accuracy, report.persona("b").accuracy, StabilityReport.from_json(report.to_json()) == report
+            ({'a': 1.0, 'b': 0.0}, 0.0, True)
         """
-        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
-
-    @classmethod
-    def from_json(cls, text: str | bytes) -> StabilityReport:
-        """Read a report written by `to_json` (or the `report.json` of ``permix eval``)."""
-        return cls.from_dict(loads(text, "stability report"))
-
-    @classmethod
-    def read(cls, path: str | PathLike[str]) -> StabilityReport:
-        """Read a ``report.json`` file."""
-        return cls.from_json(Path(path).read_text(encoding="utf-8"))
+        return {p.persona_id: p.accuracy for p in self.personas}
 
     # -- rendering
 
@@ -273,28 +248,15 @@ class StabilityReport:
         Needs matplotlib (``pip install 'permix-plugins[plot]'``); draws on its own `Figure`, so the caller's
         pyplot state and backend are left alone.
         """
-        require("matplotlib", extra="plot")
-        from matplotlib.figure import Figure
-
-        path = Path(path)
         order = sorted(self.personas, key=lambda p: p.accuracy)
-        height = max(3.5, 0.22 * len(order) + 1.5)
-        fig = Figure(figsize=(11, height), layout="constrained")
-        left, right = fig.subplots(1, 2, width_ratios=[3, 2])
-
-        ys = np.arange(len(order))
-        acc = np.array([p.accuracy for p in order])
-        low = acc - np.array([p.ci[0] for p in order])
-        high = np.array([p.ci[1] for p in order]) - acc
+        fig, left, right = two_panel_figure(len(order))
         left.axvspan(
             self.mean - self.std, self.mean + self.std, color="tab:blue", alpha=0.12, label="mean ± std"
         )
         left.axvline(self.mean, color="tab:blue", lw=1.5, label=f"mean {self.mean:.3f}")
         left.axvline(self.pss, color="tab:red", lw=1.2, ls="--", label=f"PSS {self.pss:.3f}")
         colors = ["tab:orange" if p.persona_id == NO_PERSONA_ID else "black" for p in order]
-        left.errorbar(acc, ys, xerr=np.vstack([low, high]), fmt="none", ecolor="0.6", lw=1)
-        left.scatter(acc, ys, c=colors, zorder=3, s=22)
-        left.set_yticks(ys, [p.persona_id for p in order], fontsize=8 if len(order) > 20 else 9)
+        dots(left, [p.persona_id for p in order], [(p.accuracy, p.ci) for p in order], colors=colors)
         left.set_xlabel(f"accuracy ({self.confidence:.0%} CI over {self.n_items} items)")
         left.set_xlim(-0.02, 1.02)
         left.legend(loc="lower right", fontsize=8)
@@ -308,14 +270,11 @@ class StabilityReport:
         right.set_xticks(ks if len(ks) <= 12 else np.unique(np.linspace(1, len(ks), 10).round().astype(int)))
         right.grid(alpha=0.3)
         right.set_title("persona lottery: best of k")
-        fig.suptitle(title or str(self.meta.get("model") or "persona stability"))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=120)
-        return path
+        return save_figure(fig, path, title or str(self.meta.get("model") or "persona stability"))
 
 
 @dataclass(frozen=True)
-class Comparison:
+class Comparison(Report):
     """A paired comparison of two reports over their shared items and personas: Δ = b − a.
 
     ``delta_pss > 0`` means `b` is more persona-stable than `a`. ``pss_a``/``pss_b`` (and the means) are
@@ -339,18 +298,7 @@ class Comparison:
     n_bootstrap: int
     seed: int
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready data."""
-        return adapter(Comparison).dump_python(self, mode="json")  # type: ignore[no-any-return]
-
-    def to_json(self, *, indent: int | None = 2) -> str:
-        """The comparison as JSON text (`Comparison.from_json` reads it back)."""
-        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
-
-    @classmethod
-    def from_json(cls, text: str | bytes) -> Comparison:
-        """Read a comparison written by `to_json`."""
-        return validate(Comparison, loads(text, "comparison"), "comparison")
+    what = "comparison"
 
     def to_markdown(self) -> str:
         """One table: both models, Δ = b − a with its CI and two-sided bootstrap p-value."""
@@ -495,35 +443,35 @@ class _Table:
 
     @classmethod
     def read(cls, rows: Iterable[Sequence[Any] | Mapping[str, Any]]) -> _Table:
-        sums: dict[
-            tuple[str, str], list[float]
-        ] = {}  # (persona, item) -> [correct sum, no-answer sum, samples]
-        personas: dict[str, None] = {}
-        items: dict[str, None] = {}
-        bad_gold: set[str] = set()
-        for index, row in enumerate(rows):
-            persona_id, item_id, correct, no_answer = _parse_row(index, row)
-            personas.setdefault(persona_id)
-            items.setdefault(item_id)
-            if correct is None:
-                bad_gold.add(item_id)
-                continue
-            cell = sums.setdefault((persona_id, item_id), [0.0, 0.0, 0])
-            cell[0] += correct
-            cell[1] += no_answer
-            cell[2] += 1
+        parsed = [_parse_row(index, row) for index, row in enumerate(rows)]
+        personas = {p: k for k, p in enumerate(dict.fromkeys(row[0] for row in parsed))}  # first-seen order
+        items = {i: k for k, i in enumerate(dict.fromkeys(row[1] for row in parsed))}
+        bad_gold = {row[1] for row in parsed if row[2] is None}
         if not personas:
             raise ConfigError("no results to report: the rows are empty")
-        complete = [
-            item for item in items if item not in bad_gold and all((p, item) in sums for p in personas)
-        ]
+        scored = [row for row in parsed if row[2] is not None]
+        # (item, persona) -> [correct sum, no-answer sum, samples], summed with bincount over flat cell indices
+        cell = np.fromiter(
+            (items[row[1]] * len(personas) + personas[row[0]] for row in scored), int, len(scored)
+        )
+        size = len(items) * len(personas)
+        sums = np.stack(
+            [
+                np.bincount(cell, np.fromiter((row[2] for row in scored), float, len(scored)), size),
+                np.bincount(cell, np.fromiter((row[3] for row in scored), float, len(scored)), size),
+                np.bincount(cell, minlength=size).astype(float),
+            ],
+            axis=-1,
+        ).reshape(len(items), len(personas), 3)
+        scored_everywhere = np.all(sums[:, :, 2] > 0, axis=1)
+        complete = [item for item, k in items.items() if item not in bad_gold and scored_everywhere[k]]
         if not complete:
             raise ConfigError(
                 f"no item was scored under every persona ({len(items)} item(s), {len(personas)} persona(s), "
                 f"{len(bad_gold)} with an unparseable gold answer); the report compares personas on the same "
                 "items, so finish the evaluation (rerun to resume) or drop the personas with missing results"
             )
-        table = np.array([[sums[(p, item)] for p in personas] for item in complete], dtype=float)
+        table = sums[[items[item] for item in complete]]
         samples = table[:, :, 2]
         return cls(
             persona_ids=tuple(personas),
@@ -537,6 +485,8 @@ class _Table:
 
 
 def _parse_row(index: int, row: Sequence[Any] | Mapping[str, Any]) -> tuple[str, str, float | None, bool]:
+    if type(row) is tuple and tuple(map(type, row)) == _RECORD_ROW:
+        return row[0], row[1], float(row[2]), row[3]  # a row of a results file (`report_rows`): well typed
     if isinstance(row, Mapping):
         missing = [k for k in _ROW_KEYS[:3] if k not in row]
         if missing:
@@ -634,35 +584,6 @@ def _pss_mean(acc: np.ndarray, axis: int | None = None) -> Any:
     if axis is None:
         return clean(float(pss)), clean(float(mean))
     return pss, mean
-
-
-def resample_counts(n_items: int, n_bootstrap: int, seed: int) -> Iterable[np.ndarray]:
-    """Bootstrap resamples of `n_items` items as count vectors (replicates x items), in chunks to bound memory.
-
-    ``counts @ values / n_items`` is then the resampled mean of each replicate; the same `seed` always draws the
-    same resamples.
-
-    Example:
-        >>> counts = np.concatenate(list(resample_counts(3, 4, seed=0)))
-        >>> counts.shape, counts.sum(axis=1).tolist()
-        ((4, 3), [3.0, 3.0, 3.0, 3.0])
-    """
-    rng = np.random.default_rng(seed)
-    uniform = np.full(n_items, 1.0 / n_items)
-    for start in range(0, n_bootstrap, _CHUNK):
-        yield rng.multinomial(n_items, uniform, size=min(_CHUNK, n_bootstrap - start)).astype(float)
-
-
-def percentile_interval(values: np.ndarray, confidence: float) -> Interval:
-    """The percentile bootstrap interval of `values` at level `confidence` (e.g. 0.95: 2.5% and 97.5%).
-
-    Example:
-        >>> percentile_interval(np.arange(101.0), 0.9)
-        (5.0, 95.0)
-    """
-    tail = (1.0 - confidence) / 2.0
-    low, high = np.quantile(values, [tail, 1.0 - tail])
-    return clean(float(low)), clean(float(high))
 
 
 def _p_value(deltas: np.ndarray) -> float:

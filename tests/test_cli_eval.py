@@ -113,6 +113,74 @@ def test_eval_option_errors_name_the_flag(argv, message, tmp_path, capsys, monke
     assert code == 2 and message in err and err.startswith("permix eval: error:")
 
 
+def test_eval_rerun_with_other_settings_is_refused_before_generating(tmp_path, capsys):
+    """A rerun into the same --out with another placement (or seed, ...) used to append a second prompt format."""
+    with FakeOpenAIServer(lambda persona, user, sample: "\\boxed{0}") as server:
+        argv = ["eval", "--backend", "openai", "--model", "served", "--base-url", server.base_url, "--limit", "2",
+                "--bootstrap", "20", "--out", str(tmp_path), "--no-progress"]  # fmt: skip
+        assert run(capsys, *argv)[0] == 0
+        results = tmp_path / "results.jsonl"
+        before, requests = results.read_bytes(), len(server.payloads)
+        for extra, named in [
+            (["--placement", "user_prefix"], "placement='system'"),
+            (["--seed", "3"], "seed=0"),
+            (["--instruction", ""], "instruction='Please reason"),
+            (["--samples", "2", "--temperature", "0.5"], "samples=1, temperature=0.0"),
+        ]:
+            code, _, err = run(capsys, *argv, *extra)
+            assert code == 2 and f"{results} holds results made with {named}" in err, err
+            assert "write to another --out directory" in err
+        assert results.read_bytes() == before and len(server.payloads) == requests
+        assert run(capsys, *argv)[0] == 0  # the same settings still resume
+
+
+def test_options_for_another_backend_are_errors(tmp_path, capsys):
+    argv = [
+        "eval",
+        "--model",
+        "m",
+        "--backend",
+        "openai",
+        "--base-url",
+        "http://127.0.0.1:9/v1",
+        "--out",
+        str(tmp_path),
+    ]
+    code, _, err = run(capsys, *argv, "--batch-size", "8")
+    assert (
+        code == 2 and "option --batch-size does not apply to --backend openai (it is for transformers)" in err
+    )
+    code, _, err = run(
+        capsys, "eval", "--model", "m", "--out", str(tmp_path), "--timeout", "5", "--limit", "1"
+    )
+    assert code == 2 and "option --timeout does not apply to --backend transformers (it is for openai)" in err
+
+
+def test_every_command_is_its_settings_model():
+    """Each subcommand's flags are its settings model's fields, with the model's defaults in the help."""
+    from permix_plugins.cli import COMMANDS, build_parser
+    from permix_plugins.evaluation.backends.registry import backend_options
+    from permix_plugins.evaluation.runner import EvalConfig
+
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    for cmd in COMMANDS:
+        sub = (
+            commands[cmd.group]._subparsers._group_actions[0].choices[cmd.name]
+            if cmd.group
+            else commands[cmd.name]
+        )
+        dests = {a.dest for a in sub._actions if a.dest != "help"}
+        assert dests == {info.alias or name for name, info in cmd.settings.model_fields.items()}, cmd.name
+    help_text = " ".join(commands["eval"].format_help().split())
+    assert (
+        f"tokens per answer at most (default {EvalConfig.model_fields['max_new_tokens'].default})"
+        in help_text
+    )
+    assert f"(transformers; default {backend_options('transformers')['batch_size']})" in help_text
+    assert "--no-progress turn off the progress bar" in help_text
+
+
 def test_report_errors(tmp_path, capsys):
     code, _, err = run(capsys, "report", str(tmp_path / "missing.jsonl"))
     assert code == 2 and "is not a file" in err

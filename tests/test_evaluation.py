@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import types
 
@@ -191,6 +192,97 @@ def test_resume_refuses_results_of_other_settings(tmp_path):
         evaluate(
             ScriptedBackend("other"), PROBLEMS[:1], POOL, temperature=1.0, results=results, progress=False
         )
+
+
+BASE_RUN = {"samples": 2, "temperature": 1.0, "max_new_tokens": 32, "seed": 0, "placement": "system"}
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"placement": "user_prefix"}, "placement='system'"),
+        ({"instruction": None}, "instruction='Please reason step by step"),
+        ({"seed": 1}, "seed=0"),
+        ({"samples": 3}, "samples=2"),
+        ({"temperature": 0.7}, "temperature=1.0"),
+        ({"max_new_tokens": 16}, "max_new_tokens=32"),
+        ({"problems": PROBLEMS[:3]}, "problems='2 problems, sha256 "),
+        ({"personas": POOL.without("mute")}, "personas='students: 4 personas, sha256 "),
+    ],
+)
+def test_resume_refuses_any_change_of_the_settings_that_shape_a_record(tmp_path, change, named):
+    results = tmp_path / "results.jsonl"
+    evaluate(
+        ScriptedBackend(), PROBLEMS[:2], POOL, results=results, progress=False, n_bootstrap=10, **BASE_RUN
+    )
+    before = results.read_bytes()
+    run = {"problems": PROBLEMS[:2], "personas": POOL, **BASE_RUN, **change}
+    backend = ScriptedBackend()
+    with pytest.raises(ConfigError, match=re.escape(named)) as refused:
+        evaluate(backend, run.pop("problems"), run.pop("personas"), results=results, progress=False, **run)
+    message = str(refused.value)
+    assert message.startswith(f"{results} holds results made with ") and ", but this run uses " in message
+    assert "write to another --out directory (or delete results.jsonl and results.settings.json" in message
+    assert backend.calls == [] and results.read_bytes() == before  # nothing generated, nothing appended
+
+
+def test_a_rerun_with_user_prefix_does_not_append_a_second_prompt_format(tmp_path):
+    """The reported bug: a rerun with another placement (and more problems) added its lines to the same file."""
+    results = tmp_path / "results.jsonl"
+    evaluate(ScriptedBackend(), PROBLEMS[:2], POOL, results=results, progress=False, n_bootstrap=10)
+    with pytest.raises(ConfigError, match="placement='system', .*placement='user_prefix'"):
+        evaluate(ScriptedBackend(), PROBLEMS, POOL, placement="user_prefix", results=results, progress=False)
+    assert {r.placement for r in read_results(results)} == {"none", "system"} and len(
+        read_results(results)
+    ) == 8
+
+
+def test_the_settings_file_belongs_to_the_records(tmp_path):
+    results = tmp_path / "results.jsonl"
+    evaluate(ScriptedBackend(), PROBLEMS[:1], POOL, results=results, progress=False, n_bootstrap=10)
+    saved = json.loads((tmp_path / "results.settings.json").read_text())["settings"]
+    assert saved["placement"] == "system" and saved["model"] == "scripted" and saved["samples"] == 1
+    assert saved["instruction"].startswith("Please reason") and saved["personas"].startswith("students: 4")
+
+    results.unlink()  # no records left: a new run may use new settings (the lab starts each run afresh)
+    evaluate(ScriptedBackend(), PROBLEMS[:1], POOL, seed=7, results=results, progress=False, n_bootstrap=10)
+    assert json.loads((tmp_path / "results.settings.json").read_text())["settings"]["seed"] == 7
+
+    (tmp_path / "results.settings.json").unlink()  # records whose settings are unknown are not resumed
+    with pytest.raises(ConfigError, match="but no results.settings.json saying which settings made them"):
+        evaluate(ScriptedBackend(), PROBLEMS[:1], POOL, seed=7, results=results, progress=False)
+
+
+def test_reading_results_builds_one_validator_for_all_lines(tmp_path, monkeypatch):
+    import pydantic
+
+    from permix_plugins.evaluation.results import record_adapter
+
+    results = tmp_path / "results.jsonl"
+    evaluate(
+        ScriptedBackend(),
+        PROBLEMS,
+        POOL,
+        samples=3,
+        temperature=1.0,
+        results=results,
+        progress=False,
+        n_bootstrap=10,
+    )
+    built = []
+
+    class Counting(pydantic.TypeAdapter):
+        def __init__(self, *args, **kwargs):
+            built.append(args[0])
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(pydantic, "TypeAdapter", Counting)
+    record_adapter.cache_clear()
+    try:
+        assert len(read_results(results)) == 48 and len(read_results(results)) == 48
+    finally:
+        record_adapter.cache_clear()
+    assert built == [EvalRecord]
 
 
 def test_a_corrupt_line_in_the_middle_is_an_error(tmp_path):
@@ -470,3 +562,71 @@ def test_openai_backend_needs_a_base_url(monkeypatch):
     assert backend.url == "http://127.0.0.1:9/v1/chat/completions"
     assert backend._client.headers["authorization"] == "Bearer from-env"
     backend.close()
+
+
+# ---------------------------------------------------------------------------------------------- the registry
+def test_backend_names_and_options_come_from_the_backends():
+    from permix_plugins.evaluation.backends.registry import BACKENDS, backend_options, option_backends
+
+    assert list(BACKENDS) == [TransformersBackend.name, VLLMBackend.name, OpenAIBackend.name]
+    assert (
+        backend_options("openai")["concurrency"] == 16 and backend_options("transformers")["batch_size"] == 16
+    )
+    assert option_backends("dtype") == ["transformers", "vllm"]
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "message"),
+    [
+        (
+            "openai",
+            {"batch_size": 8},
+            "option batch_size does not apply to backend 'openai' (it is for transformers)",
+        ),
+        (
+            "transformers",
+            {"base_url": "http://x/v1"},
+            "option base_url does not apply to backend 'transformers'",
+        ),
+        (
+            "vllm",
+            {"device": "cuda:1"},
+            "option device does not apply to backend 'vllm' (it is for transformers)",
+        ),
+        (
+            "openai",
+            {"tensor_parallel_size": 2},
+            "option tensor_parallel_size does not apply to backend 'openai'",
+        ),
+    ],
+)
+def test_options_that_do_not_apply_to_the_backend_are_errors(name, options, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_backend(name, "m", **options)
+
+
+def test_a_missing_local_model_path_is_named(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match="model path './checkpoint-7' does not exist"):
+        load_backend("transformers", "./checkpoint-7")
+
+
+def test_backends_package_has_no_import_cycle():
+    """`base` imports nothing of the package; each backend imports only `base`; the registry imports them."""
+    import ast
+    import pathlib
+
+    import permix_plugins.evaluation.backends as package
+
+    folder = pathlib.Path(package.__file__).parent
+    imports = {}
+    for path in folder.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        imports[path.stem] = {
+            node.module.rsplit(".", 1)[-1]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(package.__name__ + ".")
+        }
+    assert imports["base"] == set()
+    assert all(imports[b] == {"base"} for b in ("transformers_backend", "vllm_backend", "openai_backend"))
+    assert imports["registry"] == {"base", "transformers_backend", "vllm_backend", "openai_backend"}

@@ -21,9 +21,10 @@ from permix_plugins.fidelity.questions import (
     persona_questions,
     task_from_name,
 )
+from permix_plugins.fidelity.records import read_fidelity_results
 from permix_plugins.fidelity.report import FidelityReport
 from permix_plugins.fidelity.rubrics import JUDGE_SYSTEM_PROMPT, RUBRICS, judge_messages
-from permix_plugins.fidelity.runner import evaluate_fidelity, read_fidelity_results
+from permix_plugins.fidelity.runner import evaluate_fidelity
 from permix_plugins.personas import NO_PERSONA, Persona, PersonaPool
 from permix_plugins.stability import percentile_interval, resample_counts
 
@@ -430,23 +431,21 @@ def test_evaluate_fidelity_scores_resumes_and_skips_none(tmp_path):
         model2, judge2, POOL, questions_per_task=2, seed=1, results=results, progress=False, n_bootstrap=50
     )
     assert model2.calls == [] and judge2.calls == [] and records2 == records and report2 == report
-    # more questions per task: only the new ones are asked (the first two per task are the same questions)
-    model3 = ScriptedModel()
-    records3, _ = evaluate_fidelity(
-        model3,
-        ScriptedJudge(REPLIES),
-        POOL,
-        questions_per_task=3,
-        seed=1,
-        results=results,
-        progress=False,
-        n_bootstrap=50,
-    )
-    assert sum(len(c) for c in model3.calls) == 2 * 5 and len(records3) == 30
-    with pytest.raises(ConfigError, match="holds answers graded with seed=1, but this run uses seed=2"):
-        evaluate_fidelity(
-            ScriptedModel(), ScriptedJudge(REPLIES), POOL, seed=2, results=results, progress=False
+    # any change of what shapes a record is refused, naming each changed setting
+    for change, named in [
+        ({"questions_per_task": 3}, "questions='20 questions"),
+        ({"seed": 2, "questions_per_task": 2}, "seed=1"),
+        ({"placement": "user_prefix", "questions_per_task": 2, "seed": 1}, "placement='system'"),
+        ({"temperature": 0.5, "questions_per_task": 2, "seed": 1}, "temperature=0.0"),
+    ]:
+        with pytest.raises(ConfigError, match=f"holds results made with .*{re.escape(named)}") as refused:
+            evaluate_fidelity(
+                ScriptedModel(), ScriptedJudge(REPLIES), POOL, results=results, progress=False, **change
+            )
+        assert "write to another --out directory (or delete fidelity.jsonl and fidelity.settings.json" in str(
+            refused.value
         )
+    assert read_fidelity_results(results) == records  # nothing was written by the refused runs
 
 
 def test_evaluate_fidelity_placement_fallback_and_given_questions(tmp_path):

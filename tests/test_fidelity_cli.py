@@ -111,6 +111,16 @@ def test_fidelity_tiny_model_and_http_judge_end_to_end(tiny_model_dir, tmp_path,
         assert len(again) == 30 and len({r.key for r in again}) == 30
         assert FidelityReport.read(out / "fidelity.json").scores == report.scores
 
+        # fidelity checked the seed but not the placement: now any setting that shapes a record is checked
+        before = results.read_bytes()
+        for extra, named in [
+            (["--placement", "user_prefix"], "placement='system'"),
+            (["--seed", "1"], "seed=0"),
+        ]:
+            code, _, err = run(capsys, *argv, *extra)
+            assert code == 2 and f"{results} holds results made with " in err and named in err, err
+        assert results.read_bytes() == before and len(server.payloads) == 32
+
 
 def test_fidelity_local_transformers_judge_counts_garbage_as_parse_failures(tiny_model_dir, tmp_path, capsys):
     pool = tmp_path / "one.yaml"

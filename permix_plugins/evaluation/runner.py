@@ -2,8 +2,9 @@
 
 `evaluate` is the in-process entry point (a training callback calls it with a `TransformersBackend` around the
 model being trained); `run_eval` is what ``permix eval`` runs: load problems, personas and a backend from an
-`EvalConfig`, evaluate into ``DIR/results.jsonl`` (resumable), then write ``report.json``, ``report.md`` and
-``stability.png``.
+`EvalConfig`, evaluate into ``DIR/results.jsonl`` (resumable under the same settings: model, backend,
+problems, personas, samples, temperature, max_new_tokens, seed, placement, instruction), then write
+``report.json``, ``report.md`` and ``stability.png``.
 
 Work is grouped by persona (a batch shares its system prompt, so prompts pad alike) and sent to the backend in
 chunks; each chunk is scored with the project's `MathVerifier` and its lines are flushed to the results file
@@ -28,68 +29,45 @@ Example:
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, NamedTuple, Protocol, TypeVar
+from typing import Any, ClassVar, NamedTuple, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, field_validator
 
-from permix_plugins.errors import ConfigError, MissingDependencyError
-from permix_plugins.evaluation.backend import (
-    DEFAULT_MAX_NEW_TOKENS,
-    Backend,
-    check_outputs,
-    close_backend,
-    load_backend,
-    prompt_seed,
-)
-from permix_plugins.evaluation.records import (
-    EvalRecord,
-    ResultsWriter,
-    check_resumable,
-    read_results,
-    report_rows,
-)
+from permix_plugins._reporting import DEFAULT_BOOTSTRAP
+from permix_plugins.errors import ConfigError
+from permix_plugins.evaluation import runs
+from permix_plugins.evaluation.backends.base import Backend, generate
+from permix_plugins.evaluation.records import EvalRecord, report_rows
+from permix_plugins.evaluation.results import digest
+from permix_plugins.evaluation.runs import write_report
 from permix_plugins.personas import PersonaPool
-from permix_plugins.prompting import DEFAULT_INSTRUCTION, Placement, build_messages, check_placement
-from permix_plugins.stability import DEFAULT_BOOTSTRAP, StabilityReport
+from permix_plugins.prompting import DEFAULT_INSTRUCTION, Placement, build_messages
+from permix_plugins.settings import Settings
+from permix_plugins.stability import StabilityReport
 
 __all__ = [
+    "EVAL",
     "EvalConfig",
     "EvalResult",
     "EvalRun",
+    "ReportConfig",
     "Verifier",
     "evaluate",
     "load_report",
-    "parse_config",
-    "progress_bar",
-    "resolve_placement",
     "run_eval",
     "write_report",
 ]
 
 logger = logging.getLogger(__name__)
 
-RESULTS_FILE = "results.jsonl"
-REPORT_FILES = ("report.json", "report.md", "stability.png")
-
 
 class Verifier(Protocol):
     """What the runner needs from a verifier (`permix_plugins.verifier.MathVerifier` is one)."""
 
     def verify_batch(self, golds: Sequence[object], completions: Sequence[object]) -> list[Any]: ...
-
-
-class _Report(Protocol):
-    """What `write_report` writes: a report that renders itself as JSON, markdown and a PNG."""
-
-    def to_json(self) -> str: ...
-
-    def to_markdown(self) -> str: ...
-
-    def plot(self, path: Path) -> Path: ...
 
 
 class EvalResult(NamedTuple):
@@ -129,94 +107,81 @@ def evaluate(
     `problems` are rows with ``id``, ``problem`` and ``answer`` (a `load_problems` dataset or a list of
     dicts); `personas` a pool or anything `PersonaPool.load` takes. ``temperature=0`` is greedy: one
     completion is generated and copied to the `samples` slots. With `results` (a ``.jsonl`` path) every record
-    is appended as it is scored and keys already in the file are skipped, so a rerun resumes. `max_new_tokens`
-    defaults to the backend's own; `verifier` to the process-wide `default_verifier()`. The model's state is
-    not changed.
+    is appended as it is scored and keys already in the file are skipped, so a rerun resumes; a file written
+    with other settings is refused. `max_new_tokens` defaults to the backend's own; `verifier` to the
+    process-wide `default_verifier()`. The model's state is not changed.
     """
-    _check_run(samples=samples, temperature=temperature, chunk_size=chunk_size)
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+        raise ConfigError(f"samples must be a positive integer, got {samples!r}")
+    runs.check_generation(temperature=temperature, chunk_size=chunk_size)
     pool = PersonaPool.load(personas)
     items = _read_problems(problems)
-    max_new_tokens = max_new_tokens or int(getattr(backend, "max_new_tokens", DEFAULT_MAX_NEW_TOKENS))
-    used_placement = resolve_placement(backend, placement)
-    settings = {  # a results file holds one run's settings
-        "model": backend.model_id,
-        "temperature": float(temperature),
-        "max_new_tokens": max_new_tokens,
-    }
-
-    done: dict[tuple[str, str, int], EvalRecord] = {}
-    if results is not None:
-        for record in read_results(results, repair=True):
-            check_resumable(Path(results), record, settings, holds="results made")
-            done[record.key] = record
-    wanted = {(item.id, persona.id, s) for item in items for persona in pool for s in range(samples)}
-    kept = [done[key] for key in done if key in wanted]
-    todo = _plan(items, pool, samples, done, chunk_size)
-    total = sum(len(missing) for chunk in todo for _, missing in chunk[2])
-    if done:
-        logger.info("resuming: %d of %d completions already in %s", len(kept), len(wanted), results)
+    max_new_tokens = max_new_tokens or runs.default_max_new_tokens(backend)
+    used_placement = runs.resolve_placement(backend, placement)
+    settings = _settings(
+        backend.model_id,
+        backend.name,
+        items,
+        pool,
+        samples,
+        temperature,
+        max_new_tokens,
+        seed,
+        placement,
+        instruction,
+    )
+    wanted = [(item.id, persona.id, s) for persona in pool for item in items for s in range(samples)]
+    store, done = runs.start(results, EvalRecord, settings, wanted)
     if temperature == 0 and samples > 1:
         logger.warning("temperature=0 is greedy: the %d samples per item will be identical", samples)
-
     if verifier is None:
         from permix_plugins.verifier import default_verifier
 
         verifier = default_verifier()
-    new: list[EvalRecord] = []
-    writer = ResultsWriter(results) if results is not None else None
-    bar = progress_bar(total, f"eval {backend.model_id}", enabled=progress)
-    try:
-        for persona_id, persona_text, chunk in todo:
-            messages = [
-                build_messages(item.problem, persona_text, placement=used_placement, instruction=instruction)
-                for item, _ in chunk
-            ]
-            n = 1 if temperature == 0 else len(chunk[0][1])
-            outputs = backend.generate(
-                messages,
-                n=n,
-                temperature=temperature,
-                max_new_tokens=max_new_tokens,
-                seed=prompt_seed(seed, messages[0]),
-            )
-            outputs = check_outputs(outputs, len(chunk), n, backend.name)
-            slots = [
-                (item, s, out[0] if n == 1 else out[k])
-                for (item, missing), out in zip(chunk, outputs, strict=True)
-                for k, s in enumerate(missing)
-            ]
-            verdicts = verifier.verify_batch(
-                [item.answer for item, _, _ in slots], [text for _, _, text in slots]
-            )
-            for (item, sample, text), verdict in zip(slots, verdicts, strict=True):
-                record = EvalRecord(
-                    item_id=item.id,
-                    persona_id=persona_id,
-                    sample=sample,
-                    gold=item.answer,
-                    completion=text,
-                    answer=getattr(verdict, "extracted", None),
-                    reason=str(verdict.reason),
-                    correct=verdict.correct,
-                    model=backend.model_id,
-                    backend=backend.name,
-                    placement=used_placement if persona_text else "none",
-                    temperature=float(temperature),
-                    max_new_tokens=max_new_tokens,
-                    seed=seed,
-                )
-                new.append(record)
-                if writer is not None:
-                    writer.write(record)
-            if writer is not None:
-                writer.flush()
-            bar.update(len(slots))
-    finally:
-        bar.close()
-        if writer is not None:
-            writer.close()
+    checker = verifier
 
-    records = _in_order(kept + new, items, pool)
+    def work(chunk: _Chunk) -> list[EvalRecord]:
+        persona_id, persona_text, rows = chunk
+        messages = [
+            build_messages(item.problem, persona_text, placement=used_placement, instruction=instruction)
+            for item, _ in rows
+        ]
+        n = 1 if temperature == 0 else len(rows[0][1])
+        outputs = generate(
+            backend, messages, n=n, temperature=temperature, max_new_tokens=max_new_tokens, seed=seed
+        )
+        slots = [
+            (item, s, out[0] if n == 1 else out[k])
+            for (item, missing), out in zip(rows, outputs, strict=True)
+            for k, s in enumerate(missing)
+        ]
+        verdicts = checker.verify_batch([item.answer for item, _, _ in slots], [text for _, _, text in slots])
+        return [
+            EvalRecord(
+                item_id=item.id,
+                persona_id=persona_id,
+                sample=sample,
+                gold=item.answer,
+                completion=text,
+                answer=getattr(verdict, "extracted", None),
+                reason=str(verdict.reason),
+                correct=verdict.correct,
+                model=backend.model_id,
+                backend=backend.name,
+                placement=used_placement if persona_text else "none",
+                temperature=float(temperature),
+                max_new_tokens=max_new_tokens,
+                seed=seed,
+            )
+            for (item, sample, text), verdict in zip(slots, verdicts, strict=True)
+        ]
+
+    todo = _plan(items, pool, samples, done, chunk_size)
+    total = sum(len(missing) for _, _, rows in todo for _, missing in rows)
+    new = runs.run_chunks(
+        todo, work, results=store, total=total, description=f"eval {backend.model_id}", progress=progress
+    )
+    records = runs.in_order(wanted, done, new)
     run_meta = {
         "model": backend.model_id,
         "backend": backend.name,
@@ -228,221 +193,123 @@ def evaluate(
         "placement": used_placement,
         **dict(meta or {}),
     }
-    report = StabilityReport.from_results(
-        report_rows(records), n_bootstrap=n_bootstrap, seed=seed, meta=run_meta
-    )
-    return EvalResult(records, report)
+    return EvalResult(records, _report(records, n_bootstrap, seed, run_meta))
 
 
-def resolve_placement(backend: Backend, placement: str) -> Placement:
-    """`placement`; ``system`` becomes ``user_prefix`` if the backend's chat template has no system role.
-
-    Example:
-        >>> class NoSystem:
-        ...     name, model_id, supports_system_role = "x", "gemma-like", False
-        >>> resolve_placement(NoSystem(), "system")
-        'user_prefix'
-    """
-    chosen = check_placement(placement)
-    if chosen == "system" and not getattr(backend, "supports_system_role", True):
-        logger.warning(
-            "the chat template of %s has no system role: personas go at the top of the user turn "
-            "(placement='user_prefix')",
-            backend.model_id,
-        )
-        return "user_prefix"
-    return chosen
+def _report(records: list[EvalRecord], n_bootstrap: int, seed: int, meta: dict[str, Any]) -> StabilityReport:
+    meta.setdefault("samples", 1 + max(r.sample for r in records))
+    return StabilityReport.from_results(report_rows(records), n_bootstrap=n_bootstrap, seed=seed, meta=meta)
 
 
-def progress_bar(total: int, description: str, *, enabled: bool) -> Any:
-    """A tqdm bar over `total` samples (off when not `enabled` or there is nothing to do)."""
-    from tqdm.auto import tqdm
-
-    return tqdm(
-        total=total, desc=description, unit="sample", disable=not enabled or total == 0, dynamic_ncols=True
-    )
+EVAL = runs.Study(
+    EvalRecord, StabilityReport, _report, ("results.jsonl", "report.json", "report.md", "stability.png")
+)
+load_report = EVAL.load_report  # a report from a results.jsonl (rebuilt) or a report.json
 
 
 # ------------------------------------------------------------------------------------------------ the CLI run
-C = TypeVar("C", bound=BaseModel)
-
-
-def parse_config(cls: type[C], options: Mapping[str, Any]) -> C:
-    """`cls(**options)` (a command's pydantic options model); a bad option raises `ConfigError` naming its
-    ``--flag`` and what is accepted, an error of the options together (a model validator's) says what to do.
-
-    Example:
-        >>> parse_config(EvalConfig, {"model": "m", "out": "o", "backend": "tgi"})  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        permix_plugins.errors.ConfigError: invalid option --backend: 'tgi' is not one of 'transformers', ...
-    """
-    try:
-        return cls(**options)
-    except ValidationError as exc:
-        raise ConfigError("; ".join(_option_error(e) for e in exc.errors())) from None
-
-
-class EvalConfig(BaseModel):
+class EvalConfig(runs.RunConfig):
     """The options of ``permix eval`` (one field per flag: ``max_new_tokens`` is ``--max-new-tokens``).
 
     Example:
         >>> EvalConfig(model="tiny", out="eval-out").problems
         'synthetic'
-        >>> EvalConfig.parse(model="m", out="o", samples=0)  # doctest: +ELLIPSIS
+        >>> EvalConfig.parse(model="m", samples=0)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
         permix_plugins.errors.ConfigError: invalid option --samples: Input should be greater than ...
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    output_root: ClassVar[str] = "permix-eval"
 
-    model: str = Field(min_length=1)
-    out: Path
-    problems: str = "synthetic"
-    split: str | None = None
-    limit: int | None = Field(default=None, ge=1)
-    personas: str = "lottery"
-    backend: Literal["transformers", "vllm", "openai"] = "transformers"
-    base_url: str | None = None
-    api_key: str | None = None
-    samples: int = Field(default=1, ge=1)
-    temperature: float = Field(default=0.0, ge=0.0)
-    max_new_tokens: int = Field(default=DEFAULT_MAX_NEW_TOKENS, ge=1)
-    seed: int = 0
-    placement: Literal["system", "user_prefix"] = "system"
-    instruction: str | None = DEFAULT_INSTRUCTION
-    batch_size: int = Field(default=16, ge=1)
-    concurrency: int = Field(default=16, ge=1)
-    timeout: float = Field(default=300.0, gt=0)
-    max_retries: int = Field(default=4, ge=0)
-    dtype: str = "auto"
-    device: str | None = None
-    bootstrap: int = Field(default=DEFAULT_BOOTSTRAP, ge=1)
-    progress: bool = True
+    problems: str = Field(
+        default="synthetic",
+        description="synthetic, gsm8k, math500, aime24, or a .jsonl/.json/.parquet/.csv file",
+    )
+    split: str | None = Field(default=None, description="dataset split (default: the source's test split)")
+    limit: int | None = Field(default=None, ge=1, description="evaluate the first N problems")
+    personas: str = Field(default="lottery", description="lottery, eval, train, or a persona file")
+    samples: int = Field(default=1, ge=1, description="completions per problem and persona")
+    instruction: str | None = Field(
+        default=DEFAULT_INSTRUCTION, description="text after each problem ('' for none)"
+    )
 
+    @field_validator("instruction")
     @classmethod
-    def parse(cls, **options: Any) -> EvalConfig:
-        """Validate `options`; a bad one raises `ConfigError` naming its ``--flag`` and what is accepted."""
-        return parse_config(cls, options)
+    def _no_empty_instruction(cls, value: str | None) -> str | None:
+        return value or None
 
 
-class EvalRun(NamedTuple):
-    """What `run_eval` returns: the report and the files it wrote."""
+class ReportConfig(Settings):
+    """The options of ``permix report``: re-render a report from its results, or compare two runs."""
 
-    report: StabilityReport
-    results: Path
-    files: list[Path]
+    results: Path = Field(description="a results.jsonl written by `permix eval` (or its report.json)")
+    compare: Path | None = Field(
+        default=None, description="a second results.jsonl / report.json to compare against"
+    )
+    out: Path | None = Field(
+        default=None,
+        description="directory for the report files (comparison: comparison.json/.md, only if given)",
+    )
+    bootstrap: int = Field(default=DEFAULT_BOOTSTRAP, ge=1, description="bootstrap resamples")
+    seed: int | None = Field(default=None, description="bootstrap seed (default: the run's seed)")
 
 
-def run_eval(config: EvalConfig) -> EvalRun:
-    """Run ``permix eval``: evaluate `config.model` into ``config.out`` (resumable), write reports."""
+EvalRun = runs.Run  # what `run_eval` returns: the report, results.jsonl and the files written
+
+
+def run_eval(config: EvalConfig) -> runs.Run:
+    """Run ``permix eval``: evaluate `config.model` into ``config.out`` (resumable), write reports.
+
+    Everything that can be checked without a model (problems, personas, backend options, an existing results
+    file made with other settings) is checked before a model is loaded.
+    """
     from permix_plugins.problems import load_problems
 
     split = config.split or ("test" if config.problems == "synthetic" else None)
     problems = load_problems(config.problems, split=split, limit=config.limit)
     pool = PersonaPool.load(config.personas)
-    results = config.out / RESULTS_FILE
-    settings = {
-        "model": config.model,
-        "temperature": config.temperature,
-        "max_new_tokens": config.max_new_tokens,
-    }
-    for record in read_results(results)[:1]:  # fail before loading a model, not after
-        check_resumable(results, record, settings, holds="results made")
-    backend = load_backend(
-        config.backend,
-        config.model,
-        max_new_tokens=config.max_new_tokens,
-        batch_size=config.batch_size,
-        dtype=config.dtype,
-        device=config.device,
-        seed=config.seed,
-        base_url=config.base_url,
-        api_key=config.api_key,
-        concurrency=config.concurrency,
-        timeout_s=config.timeout,
-        max_retries=config.max_retries,
-        system_role=config.placement == "system",
-    )
-    try:
+    results = config.out / EVAL.results_file
+    settings = _settings(
+        config.model, config.backend, _read_problems(problems), pool, config.samples, config.temperature,
+        config.max_new_tokens, config.seed, config.placement, config.instruction,
+    )  # fmt: skip
+    EVAL.check(results, settings)  # fail before a model is loaded, not after
+    with config.model_backend() as backend:
+        meta = {"problems": config.problems, "split": split, "limit": config.limit}
         _, report = evaluate(
-            backend,
-            problems,
-            pool,
-            samples=config.samples,
-            temperature=config.temperature,
-            max_new_tokens=config.max_new_tokens,
-            seed=config.seed,
-            placement=config.placement,
-            instruction=config.instruction or None,
-            results=results,
-            n_bootstrap=config.bootstrap,
-            progress=config.progress,
-            meta={"problems": config.problems, "split": split, "limit": config.limit},
-        )
-    finally:
-        close_backend(backend)
-    return EvalRun(report, results, write_report(report, config.out))
-
-
-def write_report(
-    report: _Report, directory: str | Path, *, files: tuple[str, str, str] = REPORT_FILES
-) -> list[Path]:
-    """Write ``report.json``, ``report.md`` and ``stability.png`` (the PNG needs matplotlib).
-
-    `files` renames the three (JSON, markdown, PNG, in that order): the fidelity report is written through
-    here as ``fidelity.json``, ``fidelity.md`` and ``fidelity.png``. `report` is a `StabilityReport`, or any
-    report with ``to_json``, ``to_markdown`` and ``plot``.
-    """
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    json_path, md_path, png_path = (directory / name for name in files)
-    json_path.write_text(report.to_json() + "\n", encoding="utf-8")
-    md_path.write_text(report.to_markdown(), encoding="utf-8")
-    written = [json_path, md_path]
-    try:
-        written.append(report.plot(png_path))
-    except MissingDependencyError as exc:
-        logger.warning("no %s: %s", png_path.name, exc)
-    return written
-
-
-def load_report(
-    path: str | Path, *, n_bootstrap: int = DEFAULT_BOOTSTRAP, seed: int | None = None
-) -> StabilityReport:
-    """A report from a ``results.jsonl`` (rebuilt, `n_bootstrap` resamples) or a ``report.json``."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{str(path)!r} is not a file; pass a results.jsonl or a report.json")
-    if path.suffix == ".json":
-        return StabilityReport.read(path)
-    records = read_results(path)
-    if not records:
-        raise ConfigError(f"{path} holds no evaluation records")
-    first = records[0]
-    meta = {
-        "model": first.model,
-        "backend": first.backend,
-        "samples": 1 + max(r.sample for r in records),
-        "temperature": first.temperature,
-        "max_new_tokens": first.max_new_tokens,
-        "seed": first.seed,
-        "results": str(path),
-    }
-    return StabilityReport.from_results(
-        report_rows(records), n_bootstrap=n_bootstrap, seed=first.seed if seed is None else seed, meta=meta
-    )
+            backend, problems, pool, samples=config.samples, instruction=config.instruction, results=results,
+            meta=meta, **config.run_kwargs(),
+        )  # fmt: skip
+    return runs.Run(report, results, EVAL.write_report(report, config.out))
 
 
 # ------------------------------------------------------------------------------------------------ internals
-def _check_run(*, samples: int, temperature: float, chunk_size: int) -> None:
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-        raise ConfigError(f"samples must be a positive integer, got {samples!r}")
-    if not temperature >= 0:
-        raise ConfigError(f"temperature must be >= 0 (0 is greedy), got {temperature!r}")
-    if chunk_size < 1:
-        raise ConfigError(f"chunk_size must be at least 1, got {chunk_size!r}")
+def _settings(
+    model: str,
+    backend: str,
+    items: Sequence[_Problem],
+    pool: PersonaPool,
+    samples: int,
+    temperature: float,
+    max_new_tokens: int,
+    seed: int,
+    placement: str,
+    instruction: str | None,
+) -> dict[str, Any]:
+    """The settings that shape the records of an evaluation: a results file holds one set of them."""
+    return {
+        "model": model,
+        "backend": backend,
+        "problems": f"{len(items)} problems, sha256 {digest([[i.id, i.problem, i.answer] for i in items])}",
+        "personas": runs.describe_pool(pool),
+        "samples": samples,
+        "temperature": float(temperature),
+        "max_new_tokens": max_new_tokens,
+        "seed": seed,
+        "placement": placement,
+        "instruction": instruction,
+    }
 
 
 def _read_problems(problems: Iterable[Mapping[str, Any]]) -> list[_Problem]:
@@ -467,7 +334,7 @@ def _read_problems(problems: Iterable[Mapping[str, Any]]) -> list[_Problem]:
     return items
 
 
-Chunk = tuple[str, str, list[tuple[_Problem, list[int]]]]
+_Chunk = tuple[str, str, list[tuple[_Problem, list[int]]]]
 
 
 def _plan(
@@ -476,13 +343,13 @@ def _plan(
     samples: int,
     done: Mapping[tuple[str, str, int], Any],
     size: int,
-) -> list[Chunk]:
+) -> list[_Chunk]:
     """The remaining work as chunks ``(persona_id, persona_text, [(item, missing samples)])``.
 
     A chunk holds one persona and one count of missing samples (so one backend call serves it), at most `size`
     items.
     """
-    chunks: list[Chunk] = []
+    chunks: list[_Chunk] = []
     for persona in pool:
         groups: dict[int, list[tuple[_Problem, list[int]]]] = {}
         for item in items:
@@ -492,20 +359,3 @@ def _plan(
         for group in groups.values():
             chunks.extend((persona.id, persona.text, group[i : i + size]) for i in range(0, len(group), size))
     return chunks
-
-
-def _in_order(records: list[EvalRecord], items: list[_Problem], pool: PersonaPool) -> list[EvalRecord]:
-    persona_rank = {p: i for i, p in enumerate(pool.ids)}
-    item_rank = {item.id: i for i, item in enumerate(items)}
-    return sorted(records, key=lambda r: (persona_rank[r.persona_id], item_rank[r.item_id], r.sample))
-
-
-def _option_error(error: Mapping[str, Any]) -> str:
-    if not error["loc"]:  # a model validator's error: about the options together, not one flag
-        return f"invalid options: {str(error['msg']).removeprefix('Value error, ')}"
-    flag = "--" + re.sub(r"_", "-", str(error["loc"][0]))
-    if error["type"] == "extra_forbidden":
-        return f"unknown option {flag}"
-    if error["type"] == "literal_error":
-        return f"invalid option {flag}: {error['input']!r} is not one of {error['ctx']['expected']}"
-    return f"invalid option {flag}: {error['msg']} (got {error['input']!r})"

@@ -7,7 +7,8 @@ with bootstrap confidence intervals. `evaluate_fidelity(model, judge, personas)`
 ``permix fidelity`` runs `run_fidelity` and writes ``fidelity.jsonl``/``.json``/``.md``/``.png``.
 
 Modules: `questions` (tasks, templates, PersonaGym's question files), `rubrics` (rubrics and the judge
-prompt), `judge` (grading calls and the strict grade parser), `report` (`FidelityReport`), `runner`.
+prompt), `judge` (grading calls and the strict grade parser), `records` (`FidelityRecord`), `report`
+(`FidelityReport`), `runner` (on the results core of `permix_plugins.evaluation`).
 """
 
 from __future__ import annotations
@@ -34,10 +35,10 @@ _EXPORTS: dict[str, str] = {
     "FIDELITY_DEFINITION": "permix_plugins.fidelity.report",
     "FidelityReport": "permix_plugins.fidelity.report",
     "FidelityConfig": "permix_plugins.fidelity.runner",
-    "FidelityRecord": "permix_plugins.fidelity.runner",
+    "FidelityRecord": "permix_plugins.fidelity.records",
     "evaluate_fidelity": "permix_plugins.fidelity.runner",
     "load_fidelity_report": "permix_plugins.fidelity.runner",
-    "read_fidelity_results": "permix_plugins.fidelity.runner",
+    "read_fidelity_results": "permix_plugins.fidelity.records",
     "run_fidelity": "permix_plugins.fidelity.runner",
     "write_fidelity_report": "permix_plugins.fidelity.runner",
 }
@@ -81,14 +82,13 @@ if TYPE_CHECKING:
         build_questions,
         load_personagym_questions,
     )
+    from permix_plugins.fidelity.records import FidelityRecord, read_fidelity_results
     from permix_plugins.fidelity.report import FIDELITY_DEFINITION, FidelityReport
     from permix_plugins.fidelity.rubrics import JUDGE_SYSTEM_PROMPT, RUBRICS, judge_messages
     from permix_plugins.fidelity.runner import (
         FidelityConfig,
-        FidelityRecord,
         evaluate_fidelity,
         load_fidelity_report,
-        read_fidelity_results,
         run_fidelity,
         write_fidelity_report,
     )

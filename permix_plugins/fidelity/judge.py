@@ -36,7 +36,8 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from permix_plugins.errors import ConfigError
-from permix_plugins.evaluation.backend import Backend, check_outputs, load_backend, prompt_seed
+from permix_plugins.evaluation.backends.base import Backend, generate
+from permix_plugins.evaluation.backends.registry import load_backend
 from permix_plugins.fidelity.rubrics import judge_messages
 
 __all__ = [
@@ -144,10 +145,7 @@ def grade_answers(
         judge_messages(task, persona, question, answer, system_role=system_role)
         for task, persona, question, answer in items
     ]
-    outputs = judge.generate(
-        prompts, n=1, temperature=0.0, max_new_tokens=max_new_tokens, seed=prompt_seed(seed, prompts[0])
-    )
-    outputs = check_outputs(outputs, len(prompts), 1, judge.name)
+    outputs = generate(judge, prompts, n=1, temperature=0.0, max_new_tokens=max_new_tokens, seed=seed)
     return [Judgement(out[0], parse_grade(out[0])) for out in outputs]
 
 
@@ -163,7 +161,7 @@ def load_judge(
     """A judge backend: an OpenAI-compatible server (`base_url` and served `model`) or a `local` model.
 
     `options` go to `load_backend` (``concurrency``, ``timeout_s``, ``max_retries`` for a server; ``dtype``,
-    ``device``, ``batch_size`` for a local model).
+    ``device``, ``batch_size`` for a local model; an option the judge's backend does not take is an error).
 
     Example:
         >>> load_judge(model="gpt-4o")  # doctest: +ELLIPSIS

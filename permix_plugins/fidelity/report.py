@@ -32,7 +32,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,8 +41,20 @@ from typing import Any
 
 import numpy as np
 
-from permix_plugins._optional import require
-from permix_plugins._reporting import adapter, check_bootstrap, clean, fmt_ci, loads, validate
+from permix_plugins._reporting import (
+    DEFAULT_BOOTSTRAP,
+    Interval,
+    PersonaReport,
+    check_bootstrap,
+    clean,
+    dots,
+    fmt,
+    fmt_ci,
+    percentile_interval,
+    resample_counts,
+    save_figure,
+    two_panel_figure,
+)
 from permix_plugins.errors import ConfigError
 from permix_plugins.fidelity.judge import GRADE_STATUSES
 from permix_plugins.fidelity.questions import (
@@ -54,7 +65,6 @@ from permix_plugins.fidelity.questions import (
     stable_seed,
     task_from_name,
 )
-from permix_plugins.stability import DEFAULT_BOOTSTRAP, percentile_interval, resample_counts
 
 __all__ = ["FIDELITY_DEFINITION", "FidelityReport", "PersonaFidelity", "TaskScore"]
 
@@ -64,8 +74,6 @@ FIDELITY_DEFINITION = (
     "judge named above, so the numbers compare models evaluated the same way, not PersonaGym's published scores."
 )
 _ROW_KEYS = ("persona_id", "task", "question_id", "score", "status")
-
-Interval = tuple[float, float]
 
 
 @dataclass(frozen=True)
@@ -113,7 +121,7 @@ class PersonaFidelity:
 
 
 @dataclass(frozen=True)
-class FidelityReport:
+class FidelityReport(PersonaReport):
     """The persona-fidelity report of one model, graded by one judge (build it with `from_grades`).
 
     `tasks` are the across-persona task lines (mean over personas of each task mean; counts summed);
@@ -131,6 +139,8 @@ class FidelityReport:
     seed: int
     meta: dict[str, Any] = field(default_factory=dict)
     definition: str = FIDELITY_DEFINITION
+
+    what = "fidelity report"
 
     # -- building
 
@@ -154,12 +164,7 @@ class FidelityReport:
             cells, failures, n_grades, n_bootstrap=n_bootstrap, confidence=confidence, seed=seed, meta=meta
         )
 
-    # -- reading
-
-    @property
-    def persona_ids(self) -> tuple[str, ...]:
-        """Persona ids in the order they first appeared in the rows."""
-        return tuple(p.persona_id for p in self.personas)
+    # -- reading (JSON and `persona(id)`: `PersonaReport`; `FidelityReport.read("fidelity.json")`)
 
     @property
     def scores(self) -> dict[str, float | None]:
@@ -175,44 +180,6 @@ class FidelityReport:
     def n_failed(self) -> int:
         """Parse failures in all."""
         return sum(self.failures.values())
-
-    def persona(self, persona_id: str) -> PersonaFidelity:
-        """The line of one persona (`KeyError` naming the valid ids if absent)."""
-        for line in self.personas:
-            if line.persona_id == persona_id:
-                return line
-        raise KeyError(f"no persona {persona_id!r} in this report; personas: {', '.join(self.persona_ids)}")
-
-    # -- JSON
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready data (`from_dict` reads it back)."""
-        return adapter(FidelityReport).dump_python(self, mode="json")  # type: ignore[no-any-return]
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> FidelityReport:
-        """A report from `to_dict` output (validated; a bad field raises `ConfigError` naming it)."""
-        return validate(FidelityReport, data, "fidelity report")  # type: ignore[no-any-return]
-
-    def to_json(self, *, indent: int | None = 2) -> str:
-        """The report as JSON text; `FidelityReport.from_json` gives back an equal report.
-
-        Example:
-            >>> report = FidelityReport.from_grades([("a", "expected_action", "q", 3)], n_bootstrap=10)
-            >>> FidelityReport.from_json(report.to_json()) == report
-            True
-        """
-        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
-
-    @classmethod
-    def from_json(cls, text: str | bytes) -> FidelityReport:
-        """Read a report written by `to_json` (the ``fidelity.json`` of ``permix fidelity``)."""
-        return cls.from_dict(loads(text, "fidelity report"))
-
-    @classmethod
-    def read(cls, path: str | PathLike[str]) -> FidelityReport:
-        """Read a ``fidelity.json`` file."""
-        return cls.from_json(Path(path).read_text(encoding="utf-8"))
 
     # -- rendering
 
@@ -238,14 +205,14 @@ class FidelityReport:
             f"| metric | mean grade | {level} | graded | parse failures |",
             "|---|---|---|---|---|",
             (
-                f"| PersonaScore (1-5) | {_fmt(self.persona_score)} | {_fmt_interval(self.persona_score_ci)} | "
+                f"| PersonaScore (1-5) | {fmt(self.persona_score)} | {fmt_ci(self.persona_score_ci)} | "
                 f"{sum(t.graded for t in self.tasks)} | {self.n_failed} |"
             ),
         ]
         for line in self.tasks:
             lines.append(
-                f"| {TASK_TITLES[line.task]} ({TASK_ABBREVIATIONS[line.task]}) | {_fmt(line.mean)} | "
-                f"{_fmt_interval(line.ci)} | {line.graded} | {line.failed} |"
+                f"| {TASK_TITLES[line.task]} ({TASK_ABBREVIATIONS[line.task]}) | {fmt(line.mean)} | "
+                f"{fmt_ci(line.ci)} | {line.graded} | {line.failed} |"
             )
         tasks = [t.task for t in self.tasks]
         lines += [
@@ -260,9 +227,9 @@ class FidelityReport:
         )
         for persona in ranked:
             asked = {line.task: line.mean for line in persona.tasks}
-            means = " | ".join(_fmt(asked.get(t), digits=2) if t in asked else "-" for t in tasks)
+            means = " | ".join(fmt(asked.get(t), digits=2) if t in asked else "-" for t in tasks)
             lines.append(
-                f"| `{persona.persona_id}` | {_fmt(persona.persona_score)} | {_fmt_interval(persona.ci)} | "
+                f"| `{persona.persona_id}` | {fmt(persona.persona_score)} | {fmt_ci(persona.ci)} | "
                 f"{means} | {persona.failed} |"
             )
         lines += ["", "Task columns: mean grade; n/a = no valid grade, - = not asked.", ""]
@@ -292,16 +259,9 @@ class FidelityReport:
         Needs matplotlib (``pip install 'permix-plugins[plot]'``); draws on its own `Figure`, so the caller's
         pyplot state and backend are left alone.
         """
-        require("matplotlib", extra="plot")
-        from matplotlib.figure import Figure
-
-        path = Path(path)
         scored = sorted((p for p in self.personas if p.persona_score is not None), key=_score_key)
-        height = max(3.5, 0.22 * len(scored) + 1.5)
-        fig = Figure(figsize=(11, height), layout="constrained")
-        left, right = fig.subplots(1, 2, width_ratios=[3, 2])
-
-        _dots(left, [p.persona_id for p in scored], [(p.persona_score, p.ci) for p in scored])
+        fig, left, right = two_panel_figure(len(scored))
+        _grades(left, [p.persona_id for p in scored], [(p.persona_score, p.ci) for p in scored])
         if self.persona_score is not None:
             left.axvline(
                 self.persona_score, color="tab:blue", lw=1.5, label=f"overall {self.persona_score:.2f}"
@@ -315,15 +275,12 @@ class FidelityReport:
         left.set_title("PersonaScore per persona")
 
         tasks = [t for t in reversed(self.tasks) if t.mean is not None]
-        _dots(right, [TASK_TITLES[t.task] for t in tasks], [(t.mean, t.ci) for t in tasks])
+        _grades(right, [TASK_TITLES[t.task] for t in tasks], [(t.mean, t.ci) for t in tasks])
         right.set_xlabel("mean grade across personas")
         right.set_title(f"per task ({self.n_failed} parse failure(s) not scored)")
         model = self.meta.get("model") or "persona fidelity"
         judge = self.meta.get("judge")
-        fig.suptitle(title or (f"{model} (judge: {judge})" if judge else str(model)))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=120)
-        return path
+        return save_figure(fig, path, title or (f"{model} (judge: {judge})" if judge else str(model)))
 
 
 # ------------------------------------------------------------------------------------------------ internals
@@ -488,26 +445,11 @@ def _score_key(persona: PersonaFidelity) -> tuple[float, str]:
     return (persona.persona_score or 0.0, persona.persona_id)
 
 
-def _dots(axes: Any, labels: list[str], points: list[tuple[float | None, Interval | None]]) -> None:
+def _grades(axes: Any, labels: list[str], points: list[tuple[float | None, Interval | None]]) -> None:
     """Dots with CI whiskers on a 1-5 axis, one row per label (bottom to top)."""
-    ys = np.arange(len(labels))
-    values = np.array([v for v, _ in points], dtype=float)
-    low = values - np.array([ci[0] if ci else v for v, ci in points], dtype=float)
-    high = np.array([ci[1] if ci else v for v, ci in points], dtype=float) - values
-    if len(labels):
-        axes.errorbar(values, ys, xerr=np.vstack([low, high]), fmt="none", ecolor="0.6", lw=1)
-        axes.scatter(values, ys, color="black", zorder=3, s=22)
-    else:
+    dots(axes, labels, points)  # type: ignore[arg-type]  # the points shown always have a value
+    if not labels:
         axes.text(3, 0, "no valid grade", ha="center", va="center", color="0.4")
-    axes.set_yticks(ys, labels, fontsize=8 if len(labels) > 20 else 9)
     axes.set_xlim(0.9, 5.1)
     axes.set_xticks([1, 2, 3, 4, 5])
     axes.grid(axis="x", alpha=0.3)
-
-
-def _fmt(value: float | None, *, digits: int = 3) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}"
-
-
-def _fmt_interval(ci: Interval | None) -> str:
-    return "n/a" if ci is None else fmt_ci(ci)

@@ -1,9 +1,8 @@
-"""Generation backends: the one small interface the evaluation runner talks to, and how to pick one by name.
+"""What every generation backend shares: the one small interface the runners talk to, and its helpers.
 
-A backend turns a batch of chat conversations into `n` completions each. Three ship with the package:
-``transformers`` (local, batched; `TransformersBackend`), ``vllm`` (offline `vllm.LLM`; `VLLMBackend`) and
-``openai`` (any OpenAI-compatible ``/v1/chat/completions`` server: vLLM serve, SGLang, TGI, ...;
-`OpenAIBackend`). Any object with the same attributes and `generate` method works too.
+A backend turns a batch of chat conversations into `n` completions each. The shipped ones are in this package
+(`permix_plugins.evaluation.backends.registry` picks one by name); any object with the same attributes and
+`generate` method works too. This module imports no framework and nothing else of the package.
 
 Example:
     >>> class Echo:
@@ -12,6 +11,8 @@ Example:
     ...         return [[p[-1]["content"]] * n for p in prompts]
     >>> isinstance(Echo(), Backend)
     True
+    >>> generate(Echo(), [[{"role": "user", "content": "hi"}]], n=2, temperature=1.0, max_new_tokens=8, seed=0)
+    [['hi', 'hi']]
 """
 
 from __future__ import annotations
@@ -19,31 +20,31 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from permix_plugins.errors import ConfigError, GenerationError
 
 __all__ = [
-    "BACKENDS",
+    "DEFAULT_MAX_NEW_TOKENS",
     "Backend",
-    "BackendName",
     "GenerationError",
     "Messages",
     "chat_template_supports_system",
     "close_backend",
-    "load_backend",
+    "generate",
+    "model_source",
     "prompt_seed",
 ]
 
 logger = logging.getLogger(__name__)
 
 Messages = Sequence[Mapping[str, str]]
-BackendName = Literal["transformers", "vllm", "openai"]
-BACKENDS: tuple[str, ...] = ("transformers", "vllm", "openai")
 DEFAULT_MAX_NEW_TOKENS = 1024
 
 _PROBE = "PERMIX-SYSTEM-ROLE-PROBE"
+_PATH_PREFIXES = ("/", "./", "../", "~")
 
 
 @runtime_checkable
@@ -63,67 +64,6 @@ class Backend(Protocol):
     def generate(
         self, prompts: Sequence[Messages], *, n: int, temperature: float, max_new_tokens: int, seed: int
     ) -> list[list[str]]: ...
-
-
-def load_backend(
-    name: str,
-    model: str,
-    *,
-    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
-    batch_size: int = 16,
-    dtype: str = "auto",
-    device: str | None = None,
-    seed: int = 0,
-    base_url: str | None = None,
-    api_key: str | None = None,
-    concurrency: int = 16,
-    timeout_s: float = 300.0,
-    max_retries: int = 4,
-    system_role: bool = True,
-    **kwargs: Any,
-) -> Backend:
-    """Build a backend by name for `model` (a local path or Hub id; the served model name for ``openai``).
-
-    Options that do not apply to the chosen backend are ignored; `kwargs` go to the backend's loader
-    (``from_pretrained`` of transformers, ``vllm.LLM``, or `OpenAIBackend`). The framework of the chosen
-    backend is imported only here.
-
-    Example:
-        >>> load_backend("tgi", "m")  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        permix_plugins.errors.ConfigError: unknown backend 'tgi'; use one of ['transformers', 'vllm', ...
-    """
-    if name == "transformers":
-        from permix_plugins.evaluation.transformers_backend import TransformersBackend
-
-        return TransformersBackend.from_pretrained(
-            model, batch_size=batch_size, max_new_tokens=max_new_tokens, dtype=dtype, device=device, **kwargs
-        )
-    if name == "vllm":
-        from permix_plugins.evaluation.vllm_backend import VLLMBackend
-
-        return VLLMBackend.from_pretrained(
-            model, max_new_tokens=max_new_tokens, seed=seed, dtype=dtype, **kwargs
-        )
-    if name == "openai":
-        from permix_plugins.evaluation.openai_backend import OpenAIBackend
-
-        return OpenAIBackend(
-            model,
-            base_url=base_url,
-            api_key=api_key,
-            concurrency=concurrency,
-            timeout_s=timeout_s,
-            max_retries=max_retries,
-            max_new_tokens=max_new_tokens,
-            system_role=system_role,
-            **kwargs,
-        )
-    raise ConfigError(
-        f"unknown backend {name!r}; use one of {list(BACKENDS)} "
-        "(TGI, SGLang and vLLM serve are all reached with 'openai' and --base-url)"
-    )
 
 
 def close_backend(backend: Any) -> None:
@@ -176,7 +116,7 @@ def prompt_seed(seed: int, messages: Messages) -> int:
     return int.from_bytes(hashlib.blake2b(payload.encode(), digest_size=4).digest(), "big") & 0x7FFFFFFF
 
 
-def check_outputs(outputs: Sequence[Sequence[str]], prompts: int, n: int, backend: str) -> list[list[str]]:
+def _check_outputs(outputs: Sequence[Sequence[str]], prompts: int, n: int, backend: str) -> list[list[str]]:
     """`outputs` as lists, after checking there is one list of `n` strings per prompt (`GenerationError`)."""
     result = [list(out) for out in outputs]
     if len(result) != prompts or any(len(out) != n for out in result):
@@ -191,3 +131,48 @@ def check_outputs(outputs: Sequence[Sequence[str]], prompts: int, n: int, backen
             if not isinstance(text, str):
                 raise GenerationError(f"backend {backend!r} returned a {type(text).__name__}, not a string")
     return result
+
+
+def generate(
+    backend: Backend,
+    prompts: Sequence[Messages],
+    *,
+    n: int,
+    temperature: float,
+    max_new_tokens: int,
+    seed: int,
+) -> list[list[str]]:
+    """`backend.generate` seeded per batch (`prompt_seed` of the first conversation), its output checked:
+    one list of `n` strings per prompt, else `GenerationError`."""
+    outputs = backend.generate(
+        prompts,
+        n=n,
+        temperature=temperature,
+        max_new_tokens=max_new_tokens,
+        seed=prompt_seed(seed, prompts[0]),
+    )
+    return _check_outputs(outputs, len(prompts), n, backend.name)
+
+
+def model_source(model: str) -> str:
+    """What a local backend loads for `model` (``--model``): the one place a model name becomes a path or Hub id.
+
+    ``~`` is expanded; a local path that does not exist is an error here, not a Hub lookup later.
+
+    Example:
+        >>> model_source("Qwen/Qwen2.5-1.5B-Instruct")
+        'Qwen/Qwen2.5-1.5B-Instruct'
+        >>> model_source("./no-such-checkpoint")
+        Traceback (most recent call last):
+        ...
+        permix_plugins.errors.ConfigError: model path './no-such-checkpoint' does not exist; give a local checkpoint directory or a Hub id such as Qwen/Qwen2.5-1.5B-Instruct
+    """
+    if model.startswith(_PATH_PREFIXES):
+        path = os.path.expanduser(model)
+        if not os.path.exists(path):
+            raise ConfigError(
+                f"model path {model!r} does not exist; give a local checkpoint directory or a Hub id such as "
+                "Qwen/Qwen2.5-1.5B-Instruct"
+            )
+        return path
+    return model

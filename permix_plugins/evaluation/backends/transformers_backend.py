@@ -24,10 +24,11 @@ from typing import TYPE_CHECKING, Any
 
 from permix_plugins._optional import require
 from permix_plugins.errors import ConfigError
-from permix_plugins.evaluation.backend import (
+from permix_plugins.evaluation.backends.base import (
     DEFAULT_MAX_NEW_TOKENS,
     Messages,
     chat_template_supports_system,
+    model_source,
 )
 
 if TYPE_CHECKING:
@@ -92,11 +93,10 @@ class TransformersBackend:
         """Load tokenizer and model with ``Auto*.from_pretrained`` onto `device` (default: cuda if any)."""
         torch = require("torch", extra="trl")
         transformers = require("transformers", extra="trl")
-        tokenizer = transformers.AutoTokenizer.from_pretrained(
-            path_or_id, trust_remote_code=trust_remote_code
-        )
+        source = model_source(path_or_id)
+        tokenizer = transformers.AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
         model = transformers.AutoModelForCausalLM.from_pretrained(
-            path_or_id, dtype=dtype, trust_remote_code=trust_remote_code, **model_kwargs
+            source, dtype=dtype, trust_remote_code=trust_remote_code, **model_kwargs
         )
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         model.to(device)

@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from permix_plugins._optional import require
-from permix_plugins.evaluation.backend import (
+from permix_plugins.evaluation.backends.base import (
     DEFAULT_MAX_NEW_TOKENS,
     Messages,
     chat_template_supports_system,
+    model_source,
     prompt_seed,
 )
 
@@ -51,12 +52,19 @@ class VLLMBackend:
         max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
         seed: int = 0,
         dtype: str = "auto",
+        trust_remote_code: bool = False,
         **llm_kwargs: Any,
     ) -> VLLMBackend:
         """Start a `vllm.LLM(model=..., seed=..., dtype=..., **llm_kwargs)` engine (``tensor_parallel_size``,
         ``gpu_memory_utilization``, ``max_model_len``)."""
         vllm = require("vllm", extra="vllm")
-        llm = vllm.LLM(model=model, seed=seed, dtype=dtype, **llm_kwargs)
+        llm = vllm.LLM(
+            model=model_source(model),
+            seed=seed,
+            dtype=dtype,
+            trust_remote_code=trust_remote_code,
+            **llm_kwargs,
+        )
         return cls(llm, max_new_tokens=max_new_tokens, model_id=model)
 
     def generate(

@@ -21,7 +21,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from permix_plugins.errors import ConfigError
-from permix_plugins.evaluation.backend import DEFAULT_MAX_NEW_TOKENS, GenerationError, Messages, prompt_seed
+from permix_plugins.evaluation.backends.base import (
+    DEFAULT_MAX_NEW_TOKENS,
+    GenerationError,
+    Messages,
+    prompt_seed,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Self

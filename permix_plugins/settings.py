@@ -1,0 +1,118 @@
+"""Settings as pydantic models, and the one way their validation errors are told to a user.
+
+A command's options, a run's settings and a file's records are validated by pydantic; `describe_errors` turns
+a `ValidationError` into one line that names each bad field (as a ``--flag`` for command-line options) and
+what is accepted. `Settings` is the base of every options model: unknown fields are errors, values are frozen,
+and `Settings.parse` raises a `ConfigError` worded for the command line.
+
+Example:
+    >>> from pydantic import Field
+    >>> class Options(Settings):
+    ...     samples: int = Field(default=1, ge=1, description="completions per problem")
+    >>> Options.parse(samples=0)
+    Traceback (most recent call last):
+    ...
+    permix_plugins.errors.ConfigError: invalid option --samples: Input should be greater than or equal to 1 (got 0)
+    >>> Options.parse(sample=2)
+    Traceback (most recent call last):
+    ...
+    permix_plugins.errors.ConfigError: unknown option --sample
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic_core import PydanticUndefined
+
+from permix_plugins.errors import ConfigError
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = ["Settings", "describe_errors", "flag_name"]
+
+_MAX_INPUT = 80  # characters of a bad value quoted in a message
+
+
+class Settings(BaseModel):
+    """Base of the options models: unknown fields are errors and a validated object does not change."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @classmethod
+    def default_text(cls, name: str) -> str | None:
+        """How help texts show the default of field `name` (None: nothing to show).
+
+        Example:
+            >>> class Options(Settings):
+            ...     samples: int = 1
+            >>> Options.default_text("samples")
+            'default 1'
+        """
+        default = cls.model_fields[name].default
+        if default is None or default is PydanticUndefined or isinstance(default, bool):
+            return None
+        return f"default {default}"
+
+    @classmethod
+    def parse(cls, **options: Any) -> Self:
+        """Validate `options`; a bad one raises `ConfigError` naming its ``--flag`` and what is accepted."""
+        try:
+            return cls(**options)
+        except ValidationError as exc:
+            raise ConfigError(describe_errors(exc, style="flag")) from None
+
+
+def flag_name(field: str) -> str:
+    """The command-line flag of a settings field.
+
+    Example:
+        >>> flag_name("max_new_tokens")
+        '--max-new-tokens'
+    """
+    return "--" + field.replace("_", "-")
+
+
+def describe_errors(
+    exc: ValidationError, *, style: Literal["field", "flag"] = "field", limit: int = 5
+) -> str:
+    """The problems of `exc`, ``; ``-separated: each names its field (``a.b``, or ``--a-b`` with the
+    ``flag`` style) and says what is accepted; a rule about several fields together gives its own message.
+
+    Example:
+        >>> from pydantic import TypeAdapter
+        >>> try:
+        ...     TypeAdapter(dict[str, int]).validate_python({"a": "x"})
+        ... except ValidationError as exc:
+        ...     print(describe_errors(exc))
+        a: Input should be a valid integer, unable to parse string as an integer (got 'x')
+    """
+    problems = [_describe(error, style) for error in exc.errors()[:limit]]
+    if exc.error_count() > limit:
+        problems.append(f"and {exc.error_count() - limit} more problem(s)")
+    return "; ".join(problems)
+
+
+def _describe(error: Mapping[str, Any], style: str) -> str:
+    message = str(error["msg"]).removeprefix("Value error, ")
+    flags = style == "flag"
+    if not error["loc"]:  # a model validator: about the fields together, its message names them
+        return f"invalid options: {message}" if flags else message
+    where = flag_name(str(error["loc"][0])) if flags else ".".join(map(str, error["loc"]))
+    if error["type"] == "extra_forbidden":
+        return f"unknown option {where}" if flags else f"{where}: unknown field"
+    if flags:
+        where = f"invalid option {where}"
+    if error["type"] == "literal_error":
+        return f"{where}: {_short(error['input'])} is not one of {error['ctx']['expected']}"
+    if error["type"] in ("missing", "value_error"):
+        return f"{where}: {message}"
+    return f"{where}: {message} (got {_short(error['input'])})"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= _MAX_INPUT else text[: _MAX_INPUT - 3] + "..."
