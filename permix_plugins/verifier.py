@@ -130,7 +130,9 @@ class VerifierSettings(BaseModel):
             for error in exc.errors():
                 name = str(error["loc"][0])
                 if name not in cls.model_fields:
-                    problems.append(f"unknown verifier setting {name!r}; the settings: {', '.join(cls.model_fields)}")
+                    problems.append(
+                        f"unknown verifier setting {name!r}; the settings: {', '.join(cls.model_fields)}"
+                    )
                     continue
                 extra: dict[str, str] = cls.model_fields[name].json_schema_extra  # type: ignore[assignment]
                 where = f"environment variable {extra['env']}" if name in from_env else name
@@ -164,13 +166,8 @@ _VERIFIERS: weakref.WeakSet[MathVerifier] = weakref.WeakSet()
 class MathVerifier:
     r"""Check final answers against golds: exact fast path, then math-verify in killable worker processes.
 
-    Args:
-        timeout_s: wall-clock limit for one math-verify job (parse + verify); an overrun scores ``timeout``.
-        workers: worker processes (default ``min(4, cpu count)``), started lazily, only when math-verify is needed.
-        memory_mb: address-space cap of each worker (``RLIMIT_AS``); ``0`` disables it.
-        startup_timeout_s: how long a new worker may take to import and warm math-verify.
-
-    Unset arguments take `VerifierSettings`' defaults (the environment is read by `configure`, not here).
+    The keyword arguments are the fields of `VerifierSettings` (``timeout_s``, ``workers``, ``memory_mb``,
+    ``startup_timeout_s``); unset ones take its defaults (the environment is read by `configure`, not here).
     Thread-safe; usable from threads, ``asyncio.to_thread``, spawned processes and Ray actors; picklable (the copy
     starts its own workers). `verify` and `verify_batch` never raise on model output.
 
@@ -206,6 +203,7 @@ class MathVerifier:
         self._counts: Counter[str] = Counter()
         _VERIFIERS.add(self)
 
+    # the settings read as attributes, as before they were a model
     @property
     def timeout_s(self) -> float:
         return self.settings.timeout_s

@@ -157,9 +157,8 @@ class _Worker:
             child_conn.close()
         self.conn = parent_conn
         self.ready = False
-        self.job: int | None = (
-            None  # the job in flight, an index into the batch of the caller that checked it out
-        )
+        # the job in flight: an index into the batch of the caller that checked the worker out
+        self.job: int | None = None
         self.deadline = time.monotonic() + startup_timeout_s  # of the start-up, then of the job in flight
 
     @property

@@ -248,6 +248,7 @@ def test_legacy_naive_and_batch_managers(tokenizer):
 PRIME_FN = "compute_score_scalar"  # prime takes only numbers: a dict would score every sample 0
 
 
+@pytest.mark.slow
 def test_legacy_prime_manager(tokenizer, event_loop):
     prime = get_legacy_manager("prime")(
         tokenizer=tokenizer, num_examine=0, compute_score=get_custom_reward_fn(reward_config(PRIME_FN))

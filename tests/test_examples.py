@@ -23,6 +23,7 @@ def _readme_command(starts_with: str) -> list[str]:
     return shlex.split(match.group(0).replace("\\\n", " "))
 
 
+@pytest.mark.slow
 def test_offline_default_runs_and_prints_stability(tmp_path):
     out = subprocess.run(  # noqa: PLW1510 - the test reads the return code
         [

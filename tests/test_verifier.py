@@ -465,12 +465,14 @@ def check_stress(result: tuple) -> None:
     assert stats.get("error", 0) == 0
 
 
+@pytest.mark.slow
 def test_stress_main_thread(main_thread_rows):
     result, grown_kib = main_thread_rows
     check_stress(result)
     assert grown_kib < 150_000  # bounded memory in the caller's process
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("context", [in_thread, in_asyncio, in_spawned_process], ids=lambda f: f.__name__)
 def test_stress_same_verdicts_in_every_context(context, main_thread_rows):
     result = context(TIMEOUT_S)
@@ -492,6 +494,7 @@ def ray_session():
     ray.shutdown()
 
 
+@pytest.mark.slow
 def test_stress_in_a_ray_actor(ray_session, main_thread_rows):
     ray = ray_session
 
