@@ -285,16 +285,25 @@ def test_workers_that_cannot_start_give_errors_not_hangs(
 def test_fork_child_starts_its_own_workers(verifier):
     assert verifier.warm_up() == 2
     parent_pids = set(worker_pids(verifier))
-    with multiprocessing.get_context("fork").Pool(1) as child:
-        reason, child_pids = child.apply(verify_and_list_workers, (verifier,))
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child uses the verifier it inherited, then leaves without pytest's teardown
+        status = 1
+        try:
+            reason = verifier.verify(*SLOW).reason
+            os.write(write_end, json.dumps([reason, worker_pids(verifier)]).encode())
+            verifier.close()
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        reason, child_pids = json.loads(pipe.read())
+    assert os.waitpid(pid, 0)[1] == 0
     assert reason == "match"
-    assert child_pids and not set(child_pids) & parent_pids
-    assert set(worker_pids(verifier)) == parent_pids  # the child left the parent's workers alone
+    assert child_pids and not set(child_pids) & parent_pids  # its own workers
+    assert set(worker_pids(verifier)) == parent_pids  # and the parent's are untouched
     assert verifier.verify(*SLOW).reason == "match"
-
-
-def verify_and_list_workers(v: MathVerifier) -> tuple[str, list[int]]:
-    return v.verify(*SLOW).reason, worker_pids(v)
 
 
 def test_pickle_round_trip(verifier):
@@ -330,11 +339,10 @@ def test_environment_errors_name_the_variable(monkeypatch):
         "environment variable PERMIX_VERIFY_TIMEOUT must be a number of seconds > 0, got 'soon'; "
         "environment variable PERMIX_VERIFY_MEMORY_MB must be 0 (no cap) or an integer >= 256 (MiB), got '1e3'"
     )
-    assert (
-        VerifierSettings.from_env(timeout_s=3, memory_mb=0).timeout_s == 3.0
-    )  # arguments win over the variables
+    # arguments win over the variables
+    assert VerifierSettings.from_env(timeout_s=3, memory_mb=0).timeout_s == 3.0
     with pytest.raises(
-        ConfigError, match="unknown verifier setting 'timeout'; the settings: timeout_s, workers"
+        ConfigError, match="unknown verifier setting 'timeout'; the settings: timeout_s, work"
     ):
         VerifierSettings.from_env(timeout="3")
 
@@ -431,6 +439,7 @@ def in_thread(timeout_s: float) -> tuple:
     thread = threading.Thread(target=lambda: out.append(run_stress(timeout_s)))
     thread.start()
     thread.join(HANG_GUARD_S)
+    assert not thread.is_alive(), "the verifier hung in a worker thread"
     return out[0]
 
 
@@ -448,7 +457,7 @@ def in_spawned_process(timeout_s: float) -> tuple:
 
 
 @pytest.fixture(scope="module")
-def main_thread_rows():
+def main_thread_result():
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     result = run_stress(TIMEOUT_S)
     grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak
@@ -459,25 +468,24 @@ def check_stress(result: tuple) -> None:
     rows, stats = result
     assert [(name, reason) for name, _, reason in rows] == [(name, reason) for name, _, _, reason in STRESS]
     timeouts = sum(reason == "timeout" for *_, reason in STRESS)
-    assert (
-        stats["timeout"] == stats["workers_killed"] == timeouts
-    )  # each overrun killed its worker, nothing else
+    # each overrun killed its worker, and nothing else did
+    assert stats["timeout"] == stats["workers_killed"] == timeouts
     assert stats.get("error", 0) == 0
 
 
 @pytest.mark.slow
-def test_stress_main_thread(main_thread_rows):
-    result, grown_kib = main_thread_rows
+def test_stress_main_thread(main_thread_result):
+    result, grown_kib = main_thread_result
     check_stress(result)
     assert grown_kib < 150_000  # bounded memory in the caller's process
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("context", [in_thread, in_asyncio, in_spawned_process], ids=lambda f: f.__name__)
-def test_stress_same_verdicts_in_every_context(context, main_thread_rows):
+def test_stress_same_verdicts_in_every_context(context, main_thread_result):
     result = context(TIMEOUT_S)
     check_stress(result)
-    assert result == main_thread_rows[0]
+    assert result == main_thread_result[0]
 
 
 @pytest.fixture(scope="module")
@@ -495,18 +503,18 @@ def ray_session():
 
 
 @pytest.mark.slow
-def test_stress_in_a_ray_actor(ray_session, main_thread_rows):
+def test_stress_in_a_ray_actor(ray_session, main_thread_result):
     ray = ray_session
 
     # a threaded actor: methods run off the main thread, as in verl's reward workers
     @ray.remote(max_concurrency=2)
     class Scorer:
-        def stress(self, timeout_s: float) -> list:
+        def stress(self, timeout_s: float) -> tuple:
             return run_stress(timeout_s)
 
     result = ray.get(Scorer.remote().stress.remote(TIMEOUT_S), timeout=HANG_GUARD_S)
     check_stress(result)
-    assert result == main_thread_rows[0]
+    assert result == main_thread_result[0]
 
 
 # --- helpers ---------------------------------------------------------------------------------------------------------
