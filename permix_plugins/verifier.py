@@ -203,25 +203,9 @@ class MathVerifier:
         self._counts: Counter[str] = Counter()
         _VERIFIERS.add(self)
 
-    # the settings read as attributes, as before they were a model
-    @property
-    def timeout_s(self) -> float:
-        return self.settings.timeout_s
-
-    @property
-    def workers(self) -> int:
-        return self.settings.workers
-
-    @property
-    def memory_mb(self) -> int:
-        return self.settings.memory_mb
-
-    @property
-    def startup_timeout_s(self) -> float:
-        return self.settings.startup_timeout_s
-
     def __repr__(self) -> str:
-        return f"MathVerifier(timeout_s={self.timeout_s}, workers={self.workers}, memory_mb={self.memory_mb})"
+        s = self.settings
+        return f"MathVerifier(timeout_s={s.timeout_s}, workers={s.workers}, memory_mb={s.memory_mb})"
 
     def __getstate__(self) -> dict[str, Any]:
         return {"settings": self.settings}
@@ -288,7 +272,7 @@ class MathVerifier:
                 jobs.setdefault(job, []).append(i)
         if jobs:
             for (correct, reason), ids in zip(
-                self._get_pool().run(list(jobs), self.timeout_s), jobs.values()
+                self._get_pool().run(list(jobs), self.settings.timeout_s), jobs.values()
             ):
                 for i in ids:
                     verdicts[i] = replace(verdicts[i], correct=correct, reason=reason)  # type: ignore[arg-type]
@@ -347,7 +331,7 @@ def configure(
     Example:
         >>> configure(timeout_s=3, workers=1)
         MathVerifier(timeout_s=3.0, workers=1, memory_mb=2048)
-        >>> default_verifier().timeout_s
+        >>> default_verifier().settings.timeout_s
         3.0
         >>> _ = configure()  # back to the environment's settings
     """
