@@ -271,9 +271,8 @@ class MathVerifier:
             if job is not None:
                 jobs.setdefault(job, []).append(i)
         if jobs:
-            for (correct, reason), ids in zip(
-                self._get_pool().run(list(jobs), self.settings.timeout_s), jobs.values()
-            ):
+            results = self._get_pool().run(list(jobs), self.settings.timeout_s)
+            for (correct, reason), ids in zip(results, jobs.values()):
                 for i in ids:
                     verdicts[i] = replace(verdicts[i], correct=correct, reason=reason)  # type: ignore[arg-type]
         with self._lock:
