@@ -70,6 +70,10 @@ def _setting(*, env: str, accepted: str, **field: Any) -> Any:
     return Field(json_schema_extra={"env": env, "accepted": accepted}, **field)
 
 
+def _seconds(*, env: str, default: float) -> Any:
+    return _setting(env=env, accepted="a number of seconds > 0", default=default, gt=0, allow_inf_nan=False)
+
+
 class VerifierSettings(BaseModel):
     """The settings of a `MathVerifier`, validated once; `from_env` reads the ``PERMIX_VERIFY_*`` variables.
 
@@ -84,13 +88,7 @@ class VerifierSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
-    timeout_s: float = _setting(
-        env="PERMIX_VERIFY_TIMEOUT",
-        accepted="a number of seconds > 0",
-        default=5.0,
-        gt=0,
-        allow_inf_nan=False,
-    )
+    timeout_s: float = _seconds(env="PERMIX_VERIFY_TIMEOUT", default=5.0)
     """Wall-clock limit of one math-verify job (parse + verify); an overrun scores ``timeout``."""
     workers: int = _setting(
         env="PERMIX_VERIFY_WORKERS",
@@ -103,13 +101,7 @@ class VerifierSettings(BaseModel):
         env="PERMIX_VERIFY_MEMORY_MB", accepted="0 (no cap) or an integer >= 256 (MiB)", default=2048
     )
     """Address-space cap of each worker (``RLIMIT_AS``); ``0`` disables it."""
-    startup_timeout_s: float = _setting(
-        env="PERMIX_VERIFY_STARTUP_TIMEOUT",
-        accepted="a number of seconds > 0",
-        default=60.0,
-        gt=0,
-        allow_inf_nan=False,
-    )
+    startup_timeout_s: float = _seconds(env="PERMIX_VERIFY_STARTUP_TIMEOUT", default=60.0)
     """How long a new worker may take to import and warm math-verify."""
 
     @field_validator("memory_mb")
