@@ -208,6 +208,7 @@ def test_loading_the_reward_file_stays_light():
     assert not {"torch", "transformers", "openrlhf", "datasets", "math_verify"} & set(json.loads(out.stdout))
 
 
+@pytest.mark.slow
 @needs_openrlhf
 def test_tiny_model_rollouts_through_openrlhf_dataset_executor_batching_and_eval(
     tmp_path, tiny_tokenizer, tiny_model, openrlhf_internals
@@ -350,6 +351,7 @@ def test_batch_shapes_types_and_keys_are_stable():
     assert calls[5]["extra_logs"]["no_completion"].tolist() == [0.0, 1.0]
 
 
+@pytest.mark.slow
 def test_picklable_runs_in_a_spawned_process_and_ignores_extra_kwargs():
     import concurrent.futures
     import multiprocessing

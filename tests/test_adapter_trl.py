@@ -63,6 +63,7 @@ def _persona_keys(history: list[dict]) -> set[str]:
     return {key for entry in history for key in entry if key.startswith("persona/")}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("reward", [accuracy_reward, accuracy_reward_async], ids=["sync", "async"])
 def test_grpo_trains_on_a_persona_mixed_dataset_and_logs_per_persona_metrics(
     tmp_path, tiny_tokenizer, reward
@@ -82,6 +83,7 @@ def test_grpo_trains_on_a_persona_mixed_dataset_and_logs_per_persona_metrics(
             assert 0.0 <= entry[key] <= 1.0
 
 
+@pytest.mark.slow
 def test_persona_prob_zero_is_the_plain_pipeline(tmp_path, tiny_tokenizer):
     """Same prompts, same seed: a PersonaMixDataset without personas trains exactly like a plain dataset."""
     plain = Dataset.from_dict(
@@ -104,6 +106,7 @@ def test_persona_prob_zero_is_the_plain_pipeline(tmp_path, tiny_tokenizer):
     assert run(plain, "plain") == run(mixed, "mixed")
 
 
+@pytest.mark.slow
 def test_completions_table_carries_the_persona(tmp_path, tiny_tokenizer):
     import pandas as pd
 
@@ -116,6 +119,7 @@ def test_completions_table_carries_the_persona(tmp_path, tiny_tokenizer):
     assert {"extracted_answer", "verdict"} <= set(frame.columns)
 
 
+@pytest.mark.slow
 def test_stability_callback_logs_pss_before_during_and_after_training(tmp_path, tiny_tokenizer):
     train = PersonaMixDataset(PROBLEMS, PersonaPool.builtin("train"), persona_prob=0.5)
     trainer = _trainer(tmp_path, train, tiny_tokenizer, max_steps=3)
@@ -143,6 +147,7 @@ def test_stability_callback_logs_pss_before_during_and_after_training(tmp_path, 
     assert trainer.model.training  # the evaluation gave the model back in training mode
 
 
+@pytest.mark.slow
 def test_stability_callback_without_trainer_still_records(tmp_path, tiny_tokenizer):
     train = PersonaMixDataset(PROBLEMS, PersonaPool.builtin("train"), persona_prob=0.5)
     trainer = _trainer(tmp_path, train, tiny_tokenizer, max_steps=1)
@@ -160,6 +165,7 @@ def test_callback_refuses_sharded_models_and_bad_period():
         PersonaStabilityCallback(HELD_OUT, LOTTERY, every_n_steps=-1)
 
 
+@pytest.mark.slow
 def test_stability_callback_under_two_processes(tmp_path):
     """DDP on CPU (gloo): the main process generates, the other waits, both finish every step together."""
     with socket.socket() as probe:

@@ -22,6 +22,7 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+@pytest.mark.slow
 def test_eval_transformers_end_to_end_resume_and_report(tiny_model_dir, tmp_path, capsys):
     out = tmp_path / "eval"
     argv = ["eval", "--model", str(tiny_model_dir), "--problems", "synthetic", "--limit", "3",

@@ -31,6 +31,7 @@ def _example(monkeypatch):
     return grpo_permix
 
 
+@pytest.mark.slow
 def test_offline_default_runs_and_prints_stability(tmp_path):
     out = subprocess.run(  # noqa: PLW1510 - the test reads the return code
         [

@@ -48,6 +48,7 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+@pytest.mark.slow
 def test_fidelity_tiny_model_and_http_judge_end_to_end(tiny_model_dir, tmp_path, capsys):
     pool = tmp_path / "personas.yaml"
     pool.write_text(PERSONAS)

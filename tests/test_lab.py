@@ -22,6 +22,7 @@ def quick_run(tmp_path_factory):
     return result, out, lines
 
 
+@pytest.mark.slow
 def test_every_stage_runs_and_reports(quick_run):
     result, out, lines = quick_run
     assert [line[:5] for line in lines if line.startswith("[")] == ["[1/4]", "[2/4]", "[3/4]", "[4/4]"]
@@ -44,6 +45,7 @@ def test_every_stage_runs_and_reports(quick_run):
     assert result.reports["permix"].n_items == 6
 
 
+@pytest.mark.slow
 def test_summary_matches_the_reports(quick_run):
     result, out, _ = quick_run
     summary = json.loads((out / "summary.json").read_text())
@@ -61,6 +63,7 @@ def test_summary_matches_the_reports(quick_run):
     assert f"{versus['delta_pss']:+.3f}" in report and "| permix |" in report
 
 
+@pytest.mark.slow
 def test_same_seed_same_numbers(quick_run, tmp_path):
     result, _, _ = quick_run
     again = run_lab(LabConfig.quick(out_dir=str(tmp_path)), log=lambda line: None)
@@ -68,6 +71,7 @@ def test_same_seed_same_numbers(quick_run, tmp_path):
     assert strip(again.summary) == strip(result.summary)
 
 
+@pytest.mark.slow
 def test_cli_runs_the_quick_lab(tmp_path, capsys):
     assert main(["demo", "--quick", "--out", str(tmp_path), "--grpo-steps", "1", "--test-problems", "3"]) == 0
     printed = capsys.readouterr().out

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+import doctest
+import importlib
 import json
+import re
 import subprocess
 import sys
 import venv
@@ -50,15 +54,52 @@ def test_core_modules_do_not_import_frameworks(module):
     assert not {m for m in loaded if m.split(".")[0] in HEAVY}
 
 
-def test_public_names_are_complete():
-    public = sorted(name for name in dir(permix_plugins) if not name.startswith("_") or name == "__version__")
-    assert public == sorted(permix_plugins.__all__)
-    for name in permix_plugins.__all__:
-        assert getattr(permix_plugins, name) is not None
+def test_root_names_resolve_to_their_modules_public_objects():
+    exports = permix_plugins._EXPORTS
+    assert sorted(permix_plugins.__all__) == sorted([*exports, "__version__"])  # each listed name has a route
+    for name, module_name in exports.items():
+        module = importlib.import_module(module_name)
+        assert name in module.__all__, f"{name} is not public in {module_name}"
+        assert getattr(permix_plugins, name) is getattr(module, name), name
+    # type checkers see the same names from the same modules (the TYPE_CHECKING imports)
+    tree = ast.parse((ROOT / "permix_plugins" / "__init__.py").read_text())
+    (checking,) = [n for n in tree.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING"]
+    static = {
+        a.asname or a.name: n.module
+        for n in ast.walk(checking)
+        if isinstance(n, ast.ImportFrom)
+        for a in n.names
+    }
+    assert static == exports
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         permix_plugins.nope  # noqa: B018
 
 
+def test_root_exports_every_name_the_docs_import_from_it():
+    sources = [ROOT / "README.md", *ROOT.glob("docs/**/*.md"), *ROOT.glob("examples/**/*.py")]
+    promised = set()
+    for path in sources:
+        for names in re.findall(
+            r"^\s*from permix_plugins import \(?([\w, ]+)", path.read_text(), re.MULTILINE
+        ):
+            promised |= {name.strip() for name in names.split(",") if name.strip()}
+    assert {"PersonaMixDataset", "PersonaPool", "load_problems"} <= promised  # the README's quick start
+    assert promised <= set(permix_plugins.__all__), promised - set(permix_plugins.__all__)
+
+
+ADAPTERS_WITH_EXAMPLES = sorted(p.stem for p in (ROOT / "adapters").glob("*.py") if ">>>" in p.read_text())
+
+
+@pytest.mark.parametrize("name", ADAPTERS_WITH_EXAMPLES)
+def test_adapter_examples_run_under_the_installed_name(name):
+    # pytest's doctest collection would import adapters/ a second time as `adapters.*`, so it is not in testpaths
+    module = importlib.import_module(f"permix_plugins.adapters.{name}")
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
+    assert "adapters" not in sys.modules
+
+
+@pytest.mark.slow
 def test_wheel_contains_adapters_and_installs_cleanly(tmp_path):
     dist = tmp_path / "dist"
     subprocess.run(
