@@ -154,20 +154,23 @@ def normalize_problems(
     answer_column: str | None = None,
     id_column: str | None = None,
     id_prefix: str = "row",
+    num_proc: int | None = None,
 ) -> Dataset:
     """Bring any problem table to the `id`, `problem`, `answer` schema; other columns are kept.
 
     The answer may be a plain value, a `\\boxed{}` value, a GSM8K `####` solution or a worked solution with a
-    final box: `answer` gets the final answer, and a worked solution is kept in `solution`.
+    final box: `answer` gets the final answer, and a worked solution is kept in `solution`. Runs as a batched
+    `Dataset.map` (in `num_proc` processes), cached next to a dataset that lives in files.
 
     Example:
         >>> ds = normalize_problems([{"question": "1+1?", "answer": "Add them. #### 2"}])
         >>> ds[0]["id"], ds[0]["problem"], ds[0]["answer"], ds[0]["solution"]
         ('row-0', '1+1?', '2', 'Add them. #### 2')
     """
+    import pyarrow.compute as pc
     from datasets import Dataset
 
-    from permix_plugins.answers import extract_gold
+    from permix_plugins._cached_map import cached_map
 
     if isinstance(problems, (str, Path)):
         return load_problems(
@@ -179,29 +182,59 @@ def normalize_problems(
             raise ConfigError("the problem list is empty")
         problems = Dataset.from_list(rows)
     where = "the problems"
-    pcol = _detect(problems.column_names, problem_column, PROBLEM_COLUMNS, "problem", where)
-    acol = _detect(problems.column_names, answer_column, ANSWER_COLUMNS, "answer", where)
-
-    columns = problems.to_dict()
-    raw_answers = [str(a) if a is not None else "" for a in columns.pop(acol)]
-    answers = [extract_gold(a) or "" for a in raw_answers]
-    if any(a != r.strip() for a, r in zip(answers, raw_answers)):
-        # A worked solution: keep it next to the extracted final answer.
-        columns.setdefault("solution", raw_answers)
-    problem_texts = [str(p) for p in columns.pop(pcol)]
+    columns = problems.column_names
+    pcol = _detect(columns, problem_column, PROBLEM_COLUMNS, "problem", where)
+    acol = _detect(columns, answer_column, ANSWER_COLUMNS, "answer", where)
     if id_column is not None and id_column not in columns:
-        raise ConfigError(
-            f"id column {id_column!r} is not in {where}; its columns are {problems.column_names}"
-        )
-    id_source = columns.pop(id_column) if id_column else columns.pop("id", None)
-    ids = (
-        [str(i) for i in id_source]
-        if id_source is not None
-        else [f"{id_prefix}-{i}" for i in range(len(answers))]
+        raise ConfigError(f"id column {id_column!r} is not in {where}; its columns are {columns}")
+    icol = id_column or ("id" if "id" in columns else None)
+    # A worked solution is kept as `solution` (unless the table has its own), in the column order of before.
+    with_solution = "solution" not in columns or acol == "solution"
+    settings = {"pcol": pcol, "acol": acol, "icol": icol, "id_prefix": id_prefix, "with_solution": with_solution}
+    table = cached_map(
+        problems,
+        _normalize_batch,
+        key=["normalize_problems/1", problems._fingerprint, settings],
+        batched=True,
+        with_indices=True,
+        remove_columns=list(dict.fromkeys(c for c in (pcol, acol, icol) if c)),
+        fn_kwargs=settings,
+        num_proc=num_proc,
+        try_original_type=False,  # ids become strings whatever their type was
+        desc="Normalizing problems",
     )
-    if len(set(ids)) != len(ids):
+    data = table.data
+    if with_solution:
+        trimmed = pc.utf8_trim_whitespace(data.column("solution"))
+        if pc.all(pc.equal(trimmed, data.column("answer"))).as_py():  # every answer was final: nothing to keep
+            table = table.remove_columns("solution")
+    if icol is not None and pc.count_distinct(data.column("id")).as_py() != len(table):
         raise ConfigError(f"ids in {where} are not unique; name a unique id column with id_column=...")
-    return Dataset.from_dict({"id": ids, "problem": problem_texts, "answer": answers, **columns})
+    first = ["id", "problem", "answer"]
+    return table.select_columns(first + [c for c in table.column_names if c not in first])
+
+
+def _normalize_batch(
+    batch: Mapping[str, list[Any]],
+    indices: list[int],
+    *,
+    pcol: str,
+    acol: str,
+    icol: str | None,
+    id_prefix: str,
+    with_solution: bool,
+) -> dict[str, list[Any]]:
+    from permix_plugins.answers import extract_gold
+
+    raw = [str(a) if a is not None else "" for a in batch[acol]]
+    out = {
+        "id": [str(i) for i in batch[icol]] if icol else [f"{id_prefix}-{i}" for i in indices],
+        "problem": [str(p) for p in batch[pcol]],
+        "answer": [extract_gold(a) or "" for a in raw],
+    }
+    if with_solution:
+        out["solution"] = raw
+    return out
 
 
 # ----------------------------------------------------------------------------------- the offline generator
