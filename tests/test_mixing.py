@@ -195,8 +195,8 @@ def test_every_persona_gives_each_row_every_persona_and_no_persona(problems):
     }  # fmt: skip
     lottery = PersonaPool.builtin("lottery")  # it has `none` already: not added twice
     assert Counter(PersonaMixDataset(head, lottery, every_persona=True)["persona_id"]) == dict.fromkeys(lottery.ids, 5)
-    with pytest.raises(ConfigError, match="so persona_prob has no meaning"):
-        MixConfig(every_persona=True, persona_prob=0.5)
+    with pytest.raises(ConfigError, match="every_persona=true .* so persona_prob has no meaning"):
+        MixConfig.parse({"every_persona": True, "persona_prob": 0.5})
     assert MixConfig(persona_prob=0.2, epochs=2).replace(every_persona=True).copies(lottery) == len(lottery)
 
 
