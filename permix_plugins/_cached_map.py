@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     from datasets import Dataset
 
 
-def cached_map(dataset: Dataset, function: Callable[..., Any], *, key: Sequence[Any], **map_kwargs: Any) -> Dataset:
+def cached_map(
+    dataset: Dataset, function: Callable[..., Any], *, key: Sequence[Any], **map_kwargs: Any
+) -> Dataset:
     """``dataset.map(function, **map_kwargs)`` under the fingerprint ``hash(key)``, built by one process at a time.
 
     Example:

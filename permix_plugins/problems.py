@@ -190,7 +190,13 @@ def normalize_problems(
     icol = id_column or ("id" if "id" in columns else None)
     # A worked solution is kept as `solution` (unless the table has its own), in the column order of before.
     with_solution = "solution" not in columns or acol == "solution"
-    settings = {"pcol": pcol, "acol": acol, "icol": icol, "id_prefix": id_prefix, "with_solution": with_solution}
+    settings = {
+        "pcol": pcol,
+        "acol": acol,
+        "icol": icol,
+        "id_prefix": id_prefix,
+        "with_solution": with_solution,
+    }
     table = cached_map(
         problems,
         _normalize_batch,
@@ -206,7 +212,9 @@ def normalize_problems(
     data = table.data
     if with_solution:
         trimmed = pc.utf8_trim_whitespace(data.column("solution"))
-        if pc.all(pc.equal(trimmed, data.column("answer"))).as_py():  # every answer was final: nothing to keep
+        if pc.all(
+            pc.equal(trimmed, data.column("answer"))
+        ).as_py():  # every answer was final: nothing to keep
             table = table.remove_columns("solution")
     if icol is not None and pc.count_distinct(data.column("id")).as_py() != len(table):
         raise ConfigError(f"ids in {where} are not unique; name a unique id column with id_column=...")

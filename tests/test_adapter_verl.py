@@ -35,7 +35,7 @@ from verl.utils.tokenizer import normalize_token_ids
 from verl.workers.reward_manager import get_reward_manager_cls as get_legacy_manager
 
 import permix_plugins.math as permix_math
-from permix_plugins import PersonaPool, assign_persona, build_messages, load_problems
+from permix_plugins import MixConfig, PersonaPool, assign_persona, build_messages, load_problems
 from permix_plugins.cli import build_parser, main
 from permix_plugins.errors import ConfigError
 from permix_plugins.tinylm import build_tokenizer
@@ -314,7 +314,7 @@ def test_train_rows_get_personas_and_keep_verl_behaviour(plain_files, tokenizer,
     config = data_config(plain_files, tmp_path, {"pool": "train", "persona_prob": 0.5, "seed": 3})
     ds = build(config, tokenizer)
     plain = RLHFDataset(data_files=str(plain_files["train"]), tokenizer=tokenizer, config=config)
-    assert len(ds) == len(plain) == 24 and ds.mix_config.rows == 24 and ds.permix_role == "train"
+    assert len(ds) == len(plain) == 24 and ds.mix_config.seed == 3 and ds.permix_role == "train"
     for i in range(len(ds)):
         item, before = ds[i], plain[i]
         persona = assign_persona(TRAIN, seed=3, row=i, persona_prob=0.5)
@@ -476,9 +476,8 @@ def test_export_round_trips_through_rlhf_dataset(tmp_path, tokenizer):
 def test_export_every_persona_test_file_and_single_file_sources(tmp_path):
     from datasets import Dataset
 
-    paths = adapter.export_verl(
-        "synthetic", tmp_path / "a", limit=5, test_personas="lottery", test_every_persona=True
-    )
+    every = MixConfig(pool="lottery", every_persona=True)
+    paths = adapter.export_verl("synthetic", tmp_path / "a", limit=5, test_config=every)
     test = Dataset.from_parquet(str(paths["test"]))
     assert len(test) == 5 * len(LOTTERY)
     assert Counter(test["data_source"]) == {f"permix/{p}": 5 for p in LOTTERY.ids}

@@ -170,11 +170,18 @@ def test_a_config_object_keywords_and_pool_names_are_one_model(problems):
     config = MixConfig(pool="lottery", persona_prob=0.4, seed=5, placement="user_prefix", instruction="")
     from_config = PersonaMixDataset(problems, config=config)
     from_keywords = PersonaMixDataset(
-        problems, PersonaPool.builtin("lottery"), persona_prob=0.4, seed=5, placement="user_prefix", instruction=None
+        problems,
+        PersonaPool.builtin("lottery"),
+        persona_prob=0.4,
+        seed=5,
+        placement="user_prefix",
+        instruction=None,
     )
     assert from_config.to_list() == from_keywords.to_list()
     assert from_config.mix_config == from_keywords.mix_config == config and config.instruction is None
-    overridden = PersonaMixDataset(problems, "train", config=config, seed=6)  # keywords and the pool argument win
+    overridden = PersonaMixDataset(
+        problems, "train", config=config, seed=6
+    )  # keywords and the pool argument win
     assert overridden.mix_config == MixConfig(
         pool="train", persona_prob=0.4, seed=6, placement="user_prefix", instruction=None
     )
@@ -189,12 +196,17 @@ def test_every_persona_gives_each_row_every_persona_and_no_persona(problems):
     head = problems.select(range(5))
     ds = PersonaMixDataset(head, PersonaPool([owl, fox]), every_persona=True)
     assert ds["persona_id"] == ["none"] * 5 + ["owl"] * 5 + ["fox"] * 5  # the no-persona baseline first
-    assert ds["id"] == list(head["id"]) * 3 and ds[5]["prompt"][0] == {"role": "system", "content": "You are a owl."}
+    assert ds["id"] == list(head["id"]) * 3 and ds[5]["prompt"][0] == {
+        "role": "system",
+        "content": "You are a owl.",
+    }
     assert ds.mix_config.to_dict() == {
         "pool": "custom", "seed": 0, "placement": "system", "instruction": DEFAULT_INSTRUCTION, "every_persona": True
     }  # fmt: skip
     lottery = PersonaPool.builtin("lottery")  # it has `none` already: not added twice
-    assert Counter(PersonaMixDataset(head, lottery, every_persona=True)["persona_id"]) == dict.fromkeys(lottery.ids, 5)
+    assert Counter(PersonaMixDataset(head, lottery, every_persona=True)["persona_id"]) == dict.fromkeys(
+        lottery.ids, 5
+    )
     with pytest.raises(ConfigError, match="every_persona=true .* so persona_prob has no meaning"):
         MixConfig.parse({"every_persona": True, "persona_prob": 0.5})
     assert MixConfig(persona_prob=0.2, epochs=2).replace(every_persona=True).copies(lottery) == len(lottery)
@@ -211,7 +223,10 @@ def _reference_rows(n: int) -> list[dict]:
 
 
 TEN = PersonaPool(
-    [NO_PERSONA, *(Persona(id=f"p{k}", text=f"You are persona number {k}, careful and kind.") for k in range(9))],
+    [
+        NO_PERSONA,
+        *(Persona(id=f"p{k}", text=f"You are persona number {k}, careful and kind.") for k in range(9)),
+    ],
     name="ten",
 )
 
@@ -255,15 +270,21 @@ def _cache_files(directory: Path) -> dict[str, int]:
 def test_a_rebuild_with_the_same_arguments_reuses_the_cache_and_a_changed_one_does_not(on_disk):
     first = PersonaMixDataset(Dataset.load_from_disk(on_disk), TEN, persona_prob=0.5, seed=1)
     built = _cache_files(on_disk)
-    assert {Path(f["filename"]).name for f in first.cache_files} <= set(built)  # the mixed rows live in a file
+    assert {Path(f["filename"]).name for f in first.cache_files} <= set(
+        built
+    )  # the mixed rows live in a file
     again = PersonaMixDataset(Dataset.load_from_disk(on_disk), TEN, persona_prob=0.5, seed=1)
     assert _cache_files(on_disk) == built  # nothing written or rewritten
     assert again.cache_files == first.cache_files and again._fingerprint == first._fingerprint
     assert again.to_list() == first.to_list() and again.mix_config == first.mix_config
     other = PersonaMixDataset(Dataset.load_from_disk(on_disk), TEN, persona_prob=0.5, seed=2)
     assert set(_cache_files(on_disk)) > set(built) and other.cache_files != first.cache_files
-    instruction = PersonaMixDataset(Dataset.load_from_disk(on_disk), TEN, persona_prob=0.5, seed=1, instruction="x")
-    assert instruction.cache_files != first.cache_files and instruction[0]["prompt"][-1]["content"].endswith("x")
+    instruction = PersonaMixDataset(
+        Dataset.load_from_disk(on_disk), TEN, persona_prob=0.5, seed=1, instruction="x"
+    )
+    assert instruction.cache_files != first.cache_files and instruction[0]["prompt"][-1]["content"].endswith(
+        "x"
+    )
 
 
 def test_another_process_finds_the_same_cache_file(on_disk):
