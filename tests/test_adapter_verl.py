@@ -35,7 +35,14 @@ from verl.utils.tokenizer import normalize_token_ids
 from verl.workers.reward_manager import get_reward_manager_cls as get_legacy_manager
 
 import permix_plugins.math as permix_math
-from permix_plugins import MixConfig, PersonaPool, assign_persona, build_messages, load_problems
+from permix_plugins import (
+    MixConfig,
+    PersonaMixDataset,
+    PersonaPool,
+    assign_persona,
+    build_messages,
+    load_problems,
+)
 from permix_plugins.cli import build_parser, main
 from permix_plugins.errors import ConfigError
 from permix_plugins.tinylm import build_tokenizer
@@ -492,6 +499,44 @@ def test_export_every_persona_test_file_and_single_file_sources(tmp_path):
     assert rows[0]["extra_info"]["source"] == "mine" and rows[2]["reward_model"]["ground_truth"] == "3"
     both = adapter.export_verl(str(file), tmp_path / "c", test_problems="synthetic", limit=2)
     assert Dataset.from_parquet(str(both["test"]))[0]["extra_info"]["source"] == "synthetic"
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"pool": "lottery", "persona_prob": 0.5, "seed": 3, "epochs": 2},
+        {"pool": "lottery", "placement": "user_prefix", "every_persona": True},
+    ],
+)
+def test_trl_openrlhf_and_verl_give_the_same_rows_for_the_same_settings(settings, tmp_path, tokenizer):
+    """One settings model, one assignment, one placement: (question, persona, prompt) agree everywhere."""
+    from datasets import Dataset
+    from permix_plugins.adapters.openrlhf import export_jsonl
+
+    config = MixConfig(**settings)
+    problems = load_problems("synthetic", split="train", limit=12)
+    trl = PersonaMixDataset(problems, config=config)
+    expected = list(zip(trl["problem"], trl["persona_id"], trl["prompt"]))
+    assert len(expected) == (24 if config.epochs == 2 else 12 * len(LOTTERY))
+
+    export_jsonl(tmp_path / "openrlhf.jsonl", problems, config=config)
+    rows = [json.loads(line) for line in (tmp_path / "openrlhf.jsonl").read_text().splitlines()]
+    assert [(r["input"][-1]["content"], r["datasource"], r["input"]) for r in rows] == [
+        (prompt[-1]["content"], persona, prompt) for _, persona, prompt in expected
+    ]
+    static = Dataset.from_parquet(
+        str(adapter.export_verl("synthetic", tmp_path / "static", config, limit=12)["train"])
+    )
+    assert [
+        (r["extra_info"]["question"], r["extra_info"]["persona_id"], r["prompt"]) for r in static
+    ] == expected
+
+    plain = adapter.export_verl("synthetic", tmp_path / "plain", persona_prob=0.0, limit=12)
+    online = build(data_config(plain, tmp_path, settings), tokenizer)
+    assert [
+        (online[i]["extra_info"]["question"], online[i]["extra_info"]["persona_id"], online[i]["raw_prompt"])
+        for i in range(len(online))
+    ] == expected
 
 
 # -------------------------------------------------------------------------------------------- CLI and recipe
