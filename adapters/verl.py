@@ -204,6 +204,7 @@ def mix_verl_rows(
 
 def _put_personas(
     batch: Mapping[str, list[Any]],
+    rows: Any,
     personas: list[Persona | None],
     settings: VerlMixSettings,
     *,

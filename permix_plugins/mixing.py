@@ -10,9 +10,9 @@ fingerprint of its inputs, so every rank and every rerun with the same arguments
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from datasets import Dataset
@@ -21,6 +21,9 @@ from permix_plugins.errors import ConfigError
 from permix_plugins.mix_config import MixConfig, assign_persona
 from permix_plugins.personas import NO_PERSONA_ID, Persona, PersonaPool
 from permix_plugins.prompting import build_messages
+
+if TYPE_CHECKING:
+    from permix_plugins.problems import ProblemColumns
 
 __all__ = ["MixConfig", "PersonaMixDataset", "assign_persona", "mix_rows", "read_mix_config"]
 
@@ -39,17 +42,19 @@ def mix_rows(
     put: Put,
     *,
     put_kwargs: Mapping[str, Any] | None = None,
+    remove_columns: Sequence[str] = (),
     num_proc: int | None = None,
 ) -> Dataset:
     """`rows` once per copy (`config.copies(pool)`), each batch updated by
-    ``put(batch, personas, config, **put_kwargs)`` with the personas of its rows (None: no persona).
+    ``put(batch, row_numbers, personas, config, **put_kwargs)`` with the personas of its rows (None: no persona).
 
-    Row ``i`` of copy ``c`` gets ``config.personas_of(pool, i, c)``. `put` returns the columns it changes or adds and
-    must be a module-level function (it runs in `num_proc` processes). The result is cached under a fingerprint of
-    the rows' fingerprint, `config`, the pool's personas, `put` and `put_kwargs`.
+    Row ``i`` of copy ``c`` gets ``config.personas_of(pool, i, c)``. `put` returns the columns it changes or adds
+    (`remove_columns` are dropped first) and must be a module-level function (it runs in `num_proc` processes).
+    The result is cached under a fingerprint of the rows' fingerprint, `config`, the pool's personas, `put` and
+    `put_kwargs`.
 
     Example:
-        >>> def put_id(batch, personas, config):
+        >>> def put_id(batch, rows, personas, config):
         ...     return {"persona_id": [p.id if p else "none" for p in personas]}
         >>> rows, owl = Dataset.from_dict({"q": ["a", "b"]}), PersonaPool([Persona(id="owl", text="You are an owl.")])
         >>> mix_rows(rows, MixConfig(every_persona=True), owl, put_id).to_dict()
@@ -66,11 +71,13 @@ def mix_rows(
     return cached_map(
         repeated,
         _mix_batch,
-        key=[*key, f"{put.__module__}.{put.__qualname__}", put_kwargs],
+        key=[*key, f"{put.__module__}.{put.__qualname__}", put_kwargs, list(remove_columns)],
         batched=True,
         with_indices=True,
+        remove_columns=list(remove_columns),
         num_proc=num_proc,
         fn_kwargs={"n": len(rows), "config": config, "pool": pool, "put": put, "put_kwargs": put_kwargs},
+        try_original_type=False,  # `put` decides the types of what it writes
         desc="Mixing personas",
     )
 
@@ -86,19 +93,27 @@ def _mix_batch(
     put_kwargs: Mapping[str, Any],
 ) -> Mapping[str, list[Any]]:
     index = np.asarray(indices, dtype=np.int64)
-    return put(batch, config.personas_of(pool, index % n, index // n), config, **put_kwargs)
+    rows, copies = index % n, index // n
+    return put(batch, rows, config.personas_of(pool, rows, copies), config, **put_kwargs)
 
 
 def _put_prompts(
-    batch: Mapping[str, list[Any]], personas: list[Persona | None], config: MixConfig
+    batch: Mapping[str, list[Any]],
+    rows: np.ndarray,
+    personas: list[Persona | None],
+    config: MixConfig,
+    *,
+    columns: ProblemColumns,
 ) -> dict[str, list[Any]]:
-    prompts = [
+    out = columns.normalize(batch, rows.tolist())  # in the same pass: the input is read once
+    out["prompt"] = [
         build_messages(
             problem, p.text if p else None, placement=config.placement, instruction=config.instruction
         )
-        for problem, p in zip(batch["problem"], personas)
+        for problem, p in zip(out["problem"], personas)
     ]
-    return {"prompt": prompts, "persona_id": [p.id if p else NO_PERSONA_ID for p in personas]}
+    out["persona_id"] = [p.id if p else NO_PERSONA_ID for p in personas]
+    return out
 
 
 def read_mix_config(dataset: Dataset) -> MixConfig | None:
@@ -144,15 +159,28 @@ class PersonaMixDataset(Dataset):
         num_proc: int | None = None,
         **settings: Any,
     ) -> None:
-        from permix_plugins.problems import normalize_problems
+        from permix_plugins.problems import ProblemColumns, as_dataset, load_problems
 
         config, pool = MixConfig.resolve(pool, config, settings)
-        source = normalize_problems(
-            problems, problem_column=prompt_column, answer_column=answer_column, num_proc=num_proc
+        if isinstance(problems, (str, Path)):
+            problems = load_problems(problems, problem_column=prompt_column, answer_column=answer_column)
+            prompt_column = answer_column = None  # the loaded table has `problem` and `answer`
+        source = as_dataset(problems)
+        columns = ProblemColumns.detect(
+            source.column_names, problem_column=prompt_column, answer_column=answer_column
         )
-        mixed = mix_rows(source, config, pool, _put_prompts, num_proc=num_proc)
-        replaced = ("prompt", "persona_id")  # an input's own prompt/persona columns are rewritten
-        mixed = mixed.select_columns([*replaced, *(c for c in source.column_names if c not in replaced)])
+        mixed = mix_rows(
+            source,
+            config,
+            pool,
+            _put_prompts,
+            put_kwargs={"columns": columns},
+            remove_columns=columns.replaced,
+            num_proc=num_proc,
+        )
+        mixed = columns.finish(mixed, len(source))
+        first = ("prompt", "persona_id")  # then the normalized problem columns, then the input's others
+        mixed = mixed.select_columns([*first, *(c for c in mixed.column_names if c not in first)])
         info = mixed.info.copy()
         info.description = json.dumps({_INFO_KEY: config.to_dict()})
         super().__init__(
