@@ -301,3 +301,28 @@ def test_another_process_finds_the_same_cache_file(on_disk):
                          check=True)  # fmt: skip
     assert out.stdout.strip() == first.cache_files[0]["filename"]
     assert _cache_files(on_disk) == built
+
+
+def test_ranks_that_start_together_build_once(on_disk, tmp_path):
+    """Two processes (two ranks) mixing the same data at the same time: one builds, the other waits and reads."""
+    log = tmp_path / "batches.log"
+    code = (
+        "import sys, time; from datasets import Dataset\n"
+        "from permix_plugins import MixConfig, PersonaPool\n"
+        "from permix_plugins.mixing import mix_rows\n"
+        "def put(batch, rows, personas, config):\n"
+        "    with open(sys.argv[2], 'a') as f: f.write('batch\\n')\n"
+        "    time.sleep(3)  # a slow build: without the lock the other rank would start its own\n"
+        "    return {'persona_id': [p.id if p else 'none' for p in personas]}\n"
+        "ds = mix_rows(Dataset.load_from_disk(sys.argv[1]), MixConfig(), PersonaPool.builtin('train'), put)\n"
+        "print(ds.cache_files[0]['filename'])\n"
+    )
+    ranks = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(on_disk), str(log)], stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    files = {rank.communicate(timeout=120)[0].strip() for rank in ranks}
+    assert all(rank.returncode == 0 for rank in ranks) and len(files) == 1
+    assert log.read_text().splitlines() == ["batch"]  # 300 rows: one batch, built by one rank
