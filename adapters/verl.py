@@ -10,6 +10,8 @@ Three pieces, for verl 0.9 (``python -m verl.trainer.main_ppo``); ``permix verl-
 * **On-line mixing**: ``data.custom_cls.path=pkg://permix_plugins.adapters.verl`` with
   ``data.custom_cls.name=PersonaMixRLHFDataset``, a subclass of verl's `RLHFDataset` that gives rows their personas
   as it loads them. Settings live under ``data.permix`` (new keys for verl, hence the ``+`` in ``+data.permix.pool=…``):
+  the fields of `permix_plugins.MixConfig`, as `PersonaMixDataset` takes them (but no ``instruction``: verl rows
+  carry their own), plus ``data_source`` and ``val``:
 
   ==================  ===========  =============================================================================
   ``pool``            ``train``    built-in pool (``train``, ``eval``, ``lottery``) or a persona file
@@ -17,10 +19,12 @@ Three pieces, for verl 0.9 (``python -m verl.trainer.main_ppo``); ``permix verl-
   ``seed``            ``0``        seed of the assignment: a row's persona is a pure function of (seed, row, copy)
   ``placement``       ``system``   ``system`` message, or ``user_prefix`` (top of the first user turn)
   ``epochs``          ``1``        copies of the data, each with fresh draws (set ``trainer.total_epochs`` to match)
+  ``every_persona``   ``false``    each row once under every persona of the pool and once without (replaces
+                                   ``persona_prob`` and ``epochs``)
   ``data_source``     ``persona``  ``persona``: ``permix/<id>``; ``source_persona``: ``<source>/permix/<id>``;
                                    ``source``: keep the row's own data source (no per-persona metrics)
   ``val``             ``null``     overrides for the ``data.val_files`` dataset: ``pool``, ``persona_prob``,
-                                   ``seed``, ``placement``, and ``every_persona`` (each row once per persona)
+                                   ``seed``, ``placement``, ``every_persona`` (``epochs`` does not carry over)
   ==================  ===========  =============================================================================
 
 * **Static mixing**: ``permix export verl`` (`export_verl`) writes ``train.parquet`` and ``test.parquet`` in verl's
