@@ -63,7 +63,7 @@ from permix_plugins._optional import require
 from permix_plugins.errors import ConfigError
 from permix_plugins.mix_config import MixConfig
 from permix_plugins.personas import NO_PERSONA_ID, Persona, PersonaPool
-from permix_plugins.prompting import Placement
+from permix_plugins.prompting import Placement, with_persona
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -146,11 +146,8 @@ class VerlMixSettings(MixConfig):
         """The settings of the train or the validation dataset (``val`` applied to the latter)."""
         if role == "train" or self.val is None:
             return self
-        given = {name: getattr(self, name) for name in self.model_fields_set - {"val", "epochs"}}
-        changes = self.val.model_dump(exclude_unset=True)
-        if changes.get("every_persona"):
-            given.pop("persona_prob", None)
-        return self.parse({**given, **changes}, where=_WHERE["val"])
+        changes = self.val.model_dump(exclude_unset=True)  # validation reads its data once: no epochs
+        return self.replace(where=_WHERE["val"], drop=("val", "epochs"), **changes)
 
 
 _WHERE = {"train": "data.permix", "val": "data.permix.val"}
@@ -214,8 +211,6 @@ def _put_personas(
     *,
     prompt_key: str,
 ) -> dict[str, list[Any]]:
-    from permix_plugins.prompting import with_persona
-
     n = len(personas)
     out: dict[str, list[Any]] = {prompt_key: [], "extra_info": [], "data_source": []}
     given = zip(

@@ -8,7 +8,7 @@ the very same pipeline. This module stays light (pydantic and numpy, no datasets
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from os import PathLike
 from typing import TYPE_CHECKING, Any, get_args
 
@@ -80,7 +80,7 @@ class MixConfig(BaseModel):
         if self.every_persona and given:
             raise ValueError(
                 f"every_persona=true gives every row every persona of the pool (and no persona), so "
-                f"{' and '.join(given)} {'has' if len(given) == 1 else 'have'} no meaning; drop one of the two"
+                f"{' and '.join(given)} {'has' if len(given) == 1 else 'have'} no meaning; set one or the other"
             )
         return self
 
@@ -116,14 +116,15 @@ class MixConfig(BaseModel):
         resolved = base.replace(**changes) if changes else base
         return resolved, pool if isinstance(pool, PersonaPool) else resolved.load_pool()
 
-    def replace(self, *, where: str = "", **changes: Any) -> Self:
-        """These settings with `changes`, validated; switching `every_persona` on drops `persona_prob`/`epochs`.
+    def replace(self, *, where: str = "", drop: Iterable[str] = (), **changes: Any) -> Self:
+        """These settings without the fields in `drop` and with `changes`, validated (problems named as in
+        `parse`); switching `every_persona` on drops `persona_prob` and `epochs` as well.
 
         Example:
             >>> MixConfig(persona_prob=0.3).replace(pool="lottery", every_persona=True).to_dict()["every_persona"]
             True
         """
-        given = {name: getattr(self, name) for name in self.model_fields_set}
+        given = {name: getattr(self, name) for name in self.model_fields_set.difference(drop)}
         if changes.get("every_persona"):
             for name in _DRAW_ONLY:
                 given.pop(name, None)

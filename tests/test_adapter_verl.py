@@ -433,7 +433,10 @@ def test_placement_and_existing_system_prompts():
         ({"placement": "top"}, ["data.permix.placement='top'", "'system' or 'user_prefix'"]),
         ({"prob": 0.5}, ["data.permix.prob: unknown setting", "accepted: pool, persona_prob, seed"]),
         ({"val": {"pool": "eval", "n": 2}}, ["data.permix.val.n: unknown setting", "every_persona"]),
-        ({"val": {"every_persona": True, "persona_prob": 0.5}}, ["data.permix.val", "drop one of the two"]),
+        (
+            {"val": {"every_persona": True, "persona_prob": 0.5}},
+            ["data.permix.val: every_persona=true", "persona_prob has no meaning"],
+        ),
         ({"pool": "pirates"}, ["data.permix.pool='pirates'", "lottery, train, eval"]),
         ({"data_source": "id"}, ["data.permix.data_source='id'", "'persona', 'source_persona' or 'source'"]),
         ({"epochs": 0}, ["data.permix.epochs=0", "greater than or equal to 1"]),
