@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from datasets import Dataset
@@ -20,10 +20,8 @@ from datasets import Dataset
 from permix_plugins.errors import ConfigError
 from permix_plugins.mix_config import MixConfig, assign_persona
 from permix_plugins.personas import NO_PERSONA_ID, Persona, PersonaPool
+from permix_plugins.problems import ProblemColumns, as_dataset, load_problems
 from permix_plugins.prompting import build_messages
-
-if TYPE_CHECKING:
-    from permix_plugins.problems import ProblemColumns
 
 __all__ = ["MixConfig", "PersonaMixDataset", "assign_persona", "mix_rows", "read_mix_config"]
 
@@ -159,8 +157,6 @@ class PersonaMixDataset(Dataset):
         num_proc: int | None = None,
         **settings: Any,
     ) -> None:
-        from permix_plugins.problems import ProblemColumns, as_dataset, load_problems
-
         config, pool = MixConfig.resolve(pool, config, settings)
         if isinstance(problems, (str, Path)):
             problems = load_problems(problems, problem_column=prompt_column, answer_column=answer_column)

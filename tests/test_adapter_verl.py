@@ -486,11 +486,12 @@ def test_export_round_trips_through_rlhf_dataset(tmp_path, tokenizer):
 def test_export_every_persona_test_file_and_single_file_sources(tmp_path):
     from datasets import Dataset
 
-    every = MixConfig(pool="lottery", every_persona=True)
-    paths = adapter.export_verl("synthetic", tmp_path / "a", limit=5, test_config=every)
+    every = MixConfig(pool="eval", every_persona=True)  # a pool without `none`: the baseline is added
+    paths = adapter.export_verl("synthetic", tmp_path / "a", limit=3, test_config=every)
     test = Dataset.from_parquet(str(paths["test"]))
-    assert len(test) == 5 * len(LOTTERY)
-    assert Counter(test["data_source"]) == {f"permix/{p}": 5 for p in LOTTERY.ids}
+    assert Counter(test["data_source"]) == {
+        f"permix/{p}": 3 for p in ("none", *PersonaPool.builtin("eval").ids)
+    }
 
     file = tmp_path / "mine.jsonl"
     file.write_text(
