@@ -50,12 +50,13 @@ from typing import TYPE_CHECKING, Any
 
 from permix_plugins._optional import require
 from permix_plugins.errors import ConfigError
-from permix_plugins.personas import NO_PERSONA, NO_PERSONA_ID, PersonaPool
-from permix_plugins.prompting import DEFAULT_INSTRUCTION, Placement
+from permix_plugins.personas import NO_PERSONA_ID, PersonaPool
 from permix_plugins.verifier import Verdict, default_verifier
 
 if TYPE_CHECKING:
     from datasets import Dataset
+
+    from permix_plugins.mix_config import MixConfig
 
 __all__ = [
     "ASSISTANT_MARKERS",
@@ -401,19 +402,18 @@ class ExportSummary:
 
 def openrlhf_rows(
     problems: Dataset | Iterable[Mapping[str, Any]] | str | Path,
-    pool: PersonaPool,
+    pool: PersonaPool | str | None = None,
     *,
-    persona_prob: float = 0.5,
-    seed: int = 0,
-    placement: Placement = "system",
-    instruction: str | None = DEFAULT_INSTRUCTION,
-    every_persona: bool = False,
+    config: MixConfig | None = None,
+    num_proc: int | None = None,
+    **settings: Any,
 ) -> Iterator[dict[str, Any]]:
     """OpenRLHF rows ``{"input": messages, "label": json, "datasource": persona_id}`` for `problems`.
 
-    Training (default): the rows of a `PersonaMixDataset` (each prompt gets a persona with probability
-    `persona_prob`, a pure function of `(seed, row)`). ``every_persona=True`` (an eval file): every problem
-    under every persona of `pool` and with no persona, so each persona's pass@k is over the same problems.
+    The rows of a `PersonaMixDataset` built with the same arguments (`pool`, a `MixConfig` and/or its fields as
+    keywords): for training, each prompt gets a persona with probability `persona_prob`; ``every_persona=True``
+    (an eval file) gives every problem under every persona of `pool` and with no persona, so each persona's pass@k
+    is over the same problems.
 
     Example:
         >>> from permix_plugins import load_problems
@@ -422,35 +422,18 @@ def openrlhf_rows(
         >>> len(rows), sorted(rows[0])
         (14, ['datasource', 'input', 'label'])
     """
-    if every_persona:
-        from permix_plugins.problems import normalize_problems
-        from permix_plugins.prompting import build_messages, check_placement
-
-        check_placement(placement)
-        personas = list(pool) if NO_PERSONA_ID in pool else [NO_PERSONA, *pool]
-        table = normalize_problems(problems)
-        for problem, answer in zip(table["problem"], table["answer"], strict=True):
-            for persona in personas:
-                messages = build_messages(problem, persona.text, placement=placement, instruction=instruction)
-                yield _row(messages, answer, persona.id)
-        return
     from permix_plugins.mixing import PersonaMixDataset
 
-    mixed = PersonaMixDataset(
-        problems, pool, persona_prob=persona_prob, seed=seed, placement=placement, instruction=instruction
-    )
-    for messages, answer, persona_id in zip(mixed["prompt"], mixed["answer"], mixed["persona_id"]):
-        yield _row(messages, answer, persona_id)
-
-
-def _row(messages: list[dict[str, str]], answer: Any, persona_id: str) -> dict[str, Any]:
-    return {"input": messages, "label": encode_label(answer, persona_id), "datasource": persona_id}
+    mixed = PersonaMixDataset(problems, pool, config=config, num_proc=num_proc, **settings)
+    for batch in mixed.select_columns(["prompt", "answer", "persona_id"]).iter(batch_size=1000):
+        for messages, answer, persona_id in zip(batch["prompt"], batch["answer"], batch["persona_id"]):
+            yield {"input": messages, "label": encode_label(answer, persona_id), "datasource": persona_id}
 
 
 def export_jsonl(
     path: str | Path,
     problems: Dataset | Iterable[Mapping[str, Any]] | str | Path,
-    pool: PersonaPool,
+    pool: PersonaPool | str | None = None,
     **options: Any,
 ) -> ExportSummary:
     """Write `openrlhf_rows` (same options) to a ``.jsonl`` file for ``--data.prompt_dataset`` or

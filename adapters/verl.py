@@ -10,6 +10,8 @@ Three pieces, for verl 0.9 (``python -m verl.trainer.main_ppo``); ``permix verl-
 * **On-line mixing**: ``data.custom_cls.path=pkg://permix_plugins.adapters.verl`` with
   ``data.custom_cls.name=PersonaMixRLHFDataset``, a subclass of verl's `RLHFDataset` that gives rows their personas
   as it loads them. Settings live under ``data.permix`` (new keys for verl, hence the ``+`` in ``+data.permix.pool=…``):
+  the fields of `permix_plugins.MixConfig`, as `PersonaMixDataset` takes them (but no ``instruction``: verl rows
+  carry their own), plus ``data_source`` and ``val``:
 
   ==================  ===========  =============================================================================
   ``pool``            ``train``    built-in pool (``train``, ``eval``, ``lottery``) or a persona file
@@ -17,10 +19,12 @@ Three pieces, for verl 0.9 (``python -m verl.trainer.main_ppo``); ``permix verl-
   ``seed``            ``0``        seed of the assignment: a row's persona is a pure function of (seed, row, copy)
   ``placement``       ``system``   ``system`` message, or ``user_prefix`` (top of the first user turn)
   ``epochs``          ``1``        copies of the data, each with fresh draws (set ``trainer.total_epochs`` to match)
+  ``every_persona``   ``false``    each row once under every persona of the pool and once without (replaces
+                                   ``persona_prob`` and ``epochs``)
   ``data_source``     ``persona``  ``persona``: ``permix/<id>``; ``source_persona``: ``<source>/permix/<id>``;
                                    ``source``: keep the row's own data source (no per-persona metrics)
   ``val``             ``null``     overrides for the ``data.val_files`` dataset: ``pool``, ``persona_prob``,
-                                   ``seed``, ``placement``, and ``every_persona`` (each row once per persona)
+                                   ``seed``, ``placement``, ``every_persona`` (``epochs`` does not carry over)
   ==================  ===========  =============================================================================
 
 * **Static mixing**: ``permix export verl`` (`export_verl`) writes ``train.parquet`` and ``test.parquet`` in verl's
@@ -49,17 +53,17 @@ Example:
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from permix_plugins._optional import require
 from permix_plugins.errors import ConfigError
-from permix_plugins.personas import NO_PERSONA_ID, PersonaPool
-from permix_plugins.prompting import Placement
+from permix_plugins.mix_config import MixConfig
+from permix_plugins.personas import NO_PERSONA_ID, Persona, PersonaPool
+from permix_plugins.prompting import Placement, with_persona
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -89,28 +93,20 @@ RewardManager = Literal["naive", "dapo", "remote"]
 
 # ------------------------------------------------------------------------------------------------- settings
 class ValMixSettings(BaseModel):
-    """``data.permix.val``: what changes for the ``data.val_files`` dataset (unset fields follow ``data.permix``)."""
+    """``data.permix.val``: what changes for the ``data.val_files`` dataset (unset fields follow ``data.permix``;
+    validation reads its data once, so ``epochs`` does not carry over)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     pool: str | None = None
-    persona_prob: float | None = Field(default=None, ge=0.0, le=1.0)
+    persona_prob: float | None = None
     seed: int | None = None
     placement: Placement | None = None
     every_persona: bool = False
 
-    @model_validator(mode="after")
-    def _one_assignment_rule(self) -> ValMixSettings:
-        if self.every_persona and self.persona_prob is not None:
-            raise ValueError(
-                "every_persona=true gives every row every persona of the pool, so persona_prob has no meaning; "
-                "drop one of the two"
-            )
-        return self
 
-
-class VerlMixSettings(BaseModel):
-    """``data.permix``: how `PersonaMixRLHFDataset` mixes (see the module docstring for each field).
+class VerlMixSettings(MixConfig):
+    """``data.permix``: the mixing settings (`MixConfig`, see the module docstring for each field) for verl rows.
 
     Example:
         >>> VerlMixSettings.from_data_config({"permix": {"persona_prob": 1, "val": {"pool": "eval"}}}).persona_prob
@@ -118,82 +114,43 @@ class VerlMixSettings(BaseModel):
         >>> VerlMixSettings.from_data_config({"permix": {"placement": "top"}})
         Traceback (most recent call last):
         ...
-        permix_plugins.errors.ConfigError: invalid persona-mixing settings for verl:
+        permix_plugins.errors.ConfigError: invalid persona-mixing settings:
           data.permix.placement='top': Input should be 'system' or 'user_prefix'
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    pool: str = "train"
-    persona_prob: float = Field(default=0.5, ge=0.0, le=1.0)
-    seed: int = 0
-    placement: Placement = "system"
-    epochs: int = Field(default=1, ge=1)
-    data_source: DataSourceMode = "persona"
-    val: ValMixSettings | None = None
+    instruction: None = Field(None, description="none: verl rows carry their own prompt and instruction")
+    data_source: DataSourceMode = Field(
+        "persona", description="persona: permix/<id>; source_persona: <source>/permix/<id>; source: unchanged"
+    )
+    val: ValMixSettings | None = Field(None, description="what changes for data.val_files")
 
     @classmethod
     def from_data_config(cls, data_config: Any) -> VerlMixSettings:
-        """Read ``permix`` from verl's ``data`` config (an OmegaConf `DictConfig` or a mapping); absent = defaults."""
+        """Read ``permix`` from verl's ``data`` config (an OmegaConf `DictConfig` or a mapping); absent = defaults.
+
+        Both datasets' settings and pools are checked here, so a bad value stops the run before verl loads data.
+        """
         raw = data_config.get("permix") if data_config is not None else None
-        if raw is None:
-            return cls()
-        if not isinstance(raw, Mapping):
+        if raw is not None and not isinstance(raw, Mapping):
             raw = _to_container(raw)
-        if not isinstance(raw, Mapping):
+        if raw is not None and not isinstance(raw, Mapping):
             raise ConfigError(
                 f"data.permix must be a mapping of settings (e.g. +data.permix.persona_prob=0.5), got {raw!r}"
             )
-        return cls.parse(raw)
-
-    @classmethod
-    def parse(cls, raw: Mapping[str, Any], *, prefix: str = "data.permix") -> VerlMixSettings:
-        """Validate `raw`; every problem is reported as ``<prefix>.<field>=<value>: <what is accepted>``."""
-        try:
-            settings = cls.model_validate(dict(raw))
-        except ValidationError as exc:
-            raise _settings_error(exc, prefix) from None
-        settings.pools()  # fail at start-up, naming the field, rather than when verl loads the data
+        settings = cls.parse(raw or {}, where=_WHERE["train"])
+        for role in ("train", "val"):
+            settings.for_files(role).load_pool(where=_WHERE[role])
         return settings
 
-    def pools(self) -> tuple[PersonaPool, PersonaPool]:
-        """The train pool and the validation pool, loaded (a bad name or file raises a `ConfigError`)."""
-        train = _load_pool(self.pool, "data.permix.pool")
-        if self.val is None or self.val.pool is None:
-            return train, train
-        return train, _load_pool(self.val.pool, "data.permix.val.pool")
-
-    def for_files(self, role: Literal["train", "val"]) -> _MixPlan:
-        """The mixing plan of the train or the validation dataset."""
-        train_pool, val_pool = self.pools()
-        plan = _MixPlan(
-            train_pool, self.persona_prob, self.seed, self.placement, self.epochs, False, self.data_source
-        )
-        val = self.val
-        if role == "train" or val is None:
-            return plan
-        return _MixPlan(
-            pool=val_pool,
-            persona_prob=self.persona_prob if val.persona_prob is None else val.persona_prob,
-            seed=self.seed if val.seed is None else val.seed,
-            placement=self.placement if val.placement is None else val.placement,
-            epochs=1,  # validation reads its data once; every_persona is the way to see several personas per row
-            every_persona=val.every_persona,
-            data_source=self.data_source,
-        )
+    def for_files(self, role: Literal["train", "val"]) -> VerlMixSettings:
+        """The settings of the train or the validation dataset (``val`` applied to the latter)."""
+        if role == "train" or self.val is None:
+            return self
+        changes = self.val.model_dump(exclude_unset=True)  # validation reads its data once: no epochs
+        return self.replace(where=_WHERE["val"], drop=("val", "epochs"), **changes)
 
 
-@dataclass(frozen=True)
-class _MixPlan:
-    """Resolved settings for one dataset (train or validation)."""
-
-    pool: PersonaPool
-    persona_prob: float
-    seed: int
-    placement: Placement
-    epochs: int
-    every_persona: bool
-    data_source: DataSourceMode
+_WHERE = {"train": "data.permix", "val": "data.permix.val"}
 
 
 def _to_container(raw: Any) -> Any:
@@ -204,150 +161,80 @@ def _to_container(raw: Any) -> Any:
     return OmegaConf.to_container(raw, resolve=True) if OmegaConf.is_config(raw) else raw
 
 
-def _load_pool(spec: str, field: str) -> PersonaPool:
-    try:
-        return PersonaPool.load(spec)
-    except ConfigError as exc:
-        raise ConfigError(f"{field}={spec!r}: {exc}") from None
-
-
-def _settings_error(exc: ValidationError, prefix: str) -> ConfigError:
-    lines = []
-    for error in exc.errors():
-        loc = [str(part) for part in error["loc"]]
-        where = ".".join([prefix, *loc])
-        if error["type"] == "extra_forbidden":
-            model = ValMixSettings if loc[:1] == ["val"] and len(loc) > 1 else VerlMixSettings
-            lines.append(f"{where}: unknown setting; accepted: {', '.join(model.model_fields)}")
-        elif error["type"] == "value_error":  # a cross-field rule: the message says which fields
-            lines.append(f"{where}: {error['msg'].removeprefix('Value error, ')}")
-        else:
-            lines.append(f"{where}={error['input']!r}: {error['msg']}")
-    return ConfigError("invalid persona-mixing settings for verl:\n  " + "\n  ".join(lines))
-
-
 # ---------------------------------------------------------------------------------------------- row mixing
 def mix_verl_rows(
     rows: Dataset,
-    pool: PersonaPool,
+    pool: PersonaPool | str | None = None,
+    settings: VerlMixSettings | None = None,
     *,
-    persona_prob: float = 0.5,
-    seed: int = 0,
-    placement: Placement = "system",
-    epochs: int = 1,
-    every_persona: bool = False,
-    data_source: DataSourceMode = "persona",
     prompt_key: str = "prompt",
+    num_proc: int | None = None,
+    **fields: Any,
 ) -> Dataset:
     """verl rows (``data_source``, chat messages under `prompt_key`, ``extra_info``, …) with personas put in.
 
-    Row ``i`` of copy ``e`` gets ``assign_persona(pool, seed=seed, row=i, epoch=e, persona_prob=persona_prob)``; with
-    `every_persona`, copy ``k`` gives every row the pool's ``k``-th persona instead. Each mixed row gets
-    ``extra_info.persona_id`` and ``extra_info.source`` (its original data source) and a new ``data_source``. Rows
-    whose ``extra_info.persona_id`` is already a persona are kept as they are.
+    The settings are a `VerlMixSettings` and/or its fields as keywords, exactly as `PersonaMixDataset` takes them:
+    row ``i`` of copy ``e`` gets ``assign_persona(pool, seed=seed, row=i, epoch=e, persona_prob=persona_prob)``;
+    with `every_persona`, each copy gives every row one persona of the pool (and one copy none). The persona goes
+    in with `permix_plugins.prompting.with_persona`. Each mixed row gets ``extra_info.persona_id`` and
+    ``extra_info.source`` (its original data source) and a new ``data_source``. Rows whose
+    ``extra_info.persona_id`` is already a persona are kept as they are.
 
     Example:
         >>> from datasets import Dataset
         >>> rows = Dataset.from_list([{"data_source": "openai/gsm8k", "prompt": [{"role": "user", "content": "1+1?"}],
         ...                            "extra_info": {"index": 0}}])
         >>> lottery = PersonaPool.builtin("lottery")
-        >>> [r["data_source"] for r in mix_verl_rows(rows, lottery, every_persona=True)][:3]
+        >>> list(mix_verl_rows(rows, lottery, every_persona=True)["data_source"][:3])
         ['permix/number-theorist', 'permix/geometry-olympiad-coach', 'permix/statistics-professor']
         >>> row = mix_verl_rows(rows, lottery, every_persona=True)[0]
         >>> row["prompt"][0]["role"], row["extra_info"]["persona_id"], row["extra_info"]["source"]
         ('system', 'number-theorist', 'openai/gsm8k')
     """
-    from datasets import concatenate_datasets
+    from permix_plugins.mixing import mix_rows
 
-    from permix_plugins.mixing import assign_persona
-    from permix_plugins.prompting import check_placement
-
-    check_placement(placement)
-    if not 0.0 <= float(persona_prob) <= 1.0:
-        raise ConfigError(f"persona_prob must be between 0 and 1, got {persona_prob!r}")
-    if int(epochs) < 1:
-        raise ConfigError(f"epochs must be at least 1, got {epochs!r}")
+    settings, pool = VerlMixSettings.resolve(pool, settings, fields)
     if prompt_key not in rows.column_names:
         raise ConfigError(
             f"the data has no {prompt_key!r} column (data.prompt_key); its columns are {rows.column_names}"
         )
-    n = len(rows)
-    if every_persona:
-        plans = [[None if p.id == NO_PERSONA_ID else p] * n for p in pool]
-    else:
-        plans = [
-            [assign_persona(pool, seed=seed, row=i, epoch=e, persona_prob=persona_prob) for i in range(n)]
-            for e in range(epochs)
-        ]
-    copies = [
-        rows.map(
-            _put_persona,
-            with_indices=True,
-            fn_kwargs={
-                "ids": [p.id if p else NO_PERSONA_ID for p in plan],
-                "texts": [p.text if p else "" for p in plan],
-                "placement": placement,
-                "prompt_key": prompt_key,
-                "data_source": data_source,
-            },
-            desc="Mixing personas",
-        )
-        for plan in plans
-    ]
-    return copies[0] if len(copies) == 1 else concatenate_datasets(copies)
-
-
-def _put_persona(
-    row: dict[str, Any],
-    index: int,
-    *,
-    ids: Sequence[str],
-    texts: Sequence[str],
-    placement: Placement,
-    prompt_key: str,
-    data_source: DataSourceMode,
-) -> dict[str, Any]:
-    extra = dict(row.get("extra_info") or {})
-    source = extra.get("source") or row.get("data_source") or "unknown"
-    extra["source"] = source
-    if extra.get("persona_id") not in (None, NO_PERSONA_ID):
-        return {"extra_info": extra}  # mixed already (a static export): keep its persona
-    extra["persona_id"] = ids[index]
-    return {
-        prompt_key: _with_persona(row[prompt_key], texts[index], placement=placement, prompt_key=prompt_key),
-        "extra_info": extra,
-        "data_source": _data_source(data_source, source, ids[index]),
-    }
-
-
-def _with_persona(messages: Any, text: str, *, placement: Placement, prompt_key: str) -> list[dict[str, Any]]:
-    """A copy of `messages` with the persona in; agrees with `build_messages` on a lone user turn."""
-    if not isinstance(messages, list) or not all(isinstance(m, Mapping) for m in messages):
-        raise ConfigError(
-            f"the {prompt_key!r} column must hold chat messages (a list of {{role, content}}), got "
-            f"{type(messages).__name__}: {str(messages)[:80]!r}; verl's own preprocessing scripts write that form"
-        )
-    messages = [dict(m) for m in messages]
-    if not text:
-        return messages
-    role = "system" if placement == "system" else "user"
-    for message in messages:
-        if message.get("role") != role:
-            continue
-        if not isinstance(message.get("content"), str):
-            raise ConfigError(
-                f"cannot put a persona into a {role} message whose content is not text "
-                f"({type(message.get('content')).__name__}) in the {prompt_key!r} column"
-            )
-        # The persona goes first; the dataset's own system prompt or question follows unchanged.
-        message["content"] = f"{text}\n\n{message['content']}"
-        return messages
-    if role == "system":
-        return [{"role": "system", "content": text}, *messages]
-    raise ConfigError(
-        f"placement='user_prefix' needs a user message in the {prompt_key!r} column; this row has roles "
-        f"{[m.get('role') for m in messages]}"
+    return mix_rows(
+        rows, settings, pool, _put_personas, put_kwargs={"prompt_key": prompt_key}, num_proc=num_proc
     )
+
+
+def _put_personas(
+    batch: Mapping[str, list[Any]],
+    rows: Any,
+    personas: list[Persona | None],
+    settings: VerlMixSettings,
+    *,
+    prompt_key: str,
+) -> dict[str, list[Any]]:
+    n = len(personas)
+    out: dict[str, list[Any]] = {prompt_key: [], "extra_info": [], "data_source": []}
+    given = zip(
+        batch[prompt_key], batch.get("extra_info") or [None] * n, batch.get("data_source") or [None] * n
+    )
+    for (messages, extra, data_source), persona in zip(given, personas):
+        extra = dict(extra or {})
+        source = extra.get("source") or data_source or "unknown"
+        extra["source"] = source
+        if extra.get("persona_id") not in (None, NO_PERSONA_ID):  # mixed already (a static export): keep it
+            out[prompt_key].append(messages)
+            out["extra_info"].append(extra)
+            out["data_source"].append(data_source)
+            continue
+        extra["persona_id"] = persona.id if persona else NO_PERSONA_ID
+        try:
+            messages = with_persona(messages, persona.text if persona else None, placement=settings.placement)
+        except ConfigError as exc:
+            raise ConfigError(f"the {prompt_key!r} column (data.prompt_key): {exc}; verl's own preprocessing "
+                              "scripts write chat messages") from None  # fmt: skip
+        out[prompt_key].append(messages)
+        out["extra_info"].append(extra)
+        out["data_source"].append(_data_source(settings.data_source, source, extra["persona_id"]))
+    return out
 
 
 def _data_source(mode: DataSourceMode, source: str, persona_id: str) -> str:
@@ -379,7 +266,7 @@ def _define_dataset_class() -> type:
 
         verl builds it as ``cls(data_files=…, tokenizer=…, config=data_config, processor=…, max_samples=…)`` once for
         ``data.train_files`` and once for ``data.val_files`` (``data.permix.val`` applies to the latter).
-        `mix_config` records what was done.
+        `mix_config` holds the settings the loaded data was mixed with.
         """
 
         def __init__(
@@ -411,40 +298,18 @@ def _define_dataset_class() -> type:
             return super().maybe_filter_out_long_prompts(mixed)
 
         def _mix(self, dataframe: Dataset) -> Dataset:
-            from permix_plugins.mixing import MixConfig
+            import pyarrow.compute as pc
 
-            plan = self.permix_settings.for_files(self.permix_role)
-            mixed = mix_verl_rows(
-                dataframe,
-                plan.pool,
-                persona_prob=plan.persona_prob,
-                seed=plan.seed,
-                placement=plan.placement,
-                epochs=plan.epochs,
-                every_persona=plan.every_persona,
-                data_source=plan.data_source,
-                prompt_key=self.prompt_key,
-            )
-            self.mix_config = MixConfig(
-                pool=plan.pool.name,
-                pool_size=len(plan.pool),
-                persona_prob=1.0 if plan.every_persona else plan.persona_prob,
-                seed=plan.seed,
-                placement=plan.placement,
-                instruction=None,  # verl rows carry their own instruction
-                epochs=len(plan.pool) if plan.every_persona else plan.epochs,
-                rows=len(mixed),
-            )
-            with_persona = sum(1 for info in mixed["extra_info"] if info["persona_id"] != NO_PERSONA_ID)
-            how = (
-                "every persona"
-                if plan.every_persona
-                else f"persona_prob={plan.persona_prob}, epochs={plan.epochs}"
-            )
+            settings = self.permix_settings.for_files(self.permix_role)
+            pool = settings.load_pool(where=_WHERE[self.permix_role])
+            mixed = mix_verl_rows(dataframe, pool, settings, prompt_key=self.prompt_key)
+            self.mix_config = settings
+            persona_ids = pc.struct_field(mixed.data.column("extra_info"), "persona_id")
+            with_persona = pc.sum(pc.not_equal(persona_ids, NO_PERSONA_ID)).as_py() or 0
             logger.info(
-                "permix: %s dataset: %d rows from %d, %d with a persona (pool %r of %d, seed=%d, %s)",
-                *(self.permix_role, len(mixed), len(dataframe), with_persona, plan.pool.name, len(plan.pool)),
-                *(plan.seed, how),
+                "permix: %s dataset: %d rows from %d, %d with a persona (pool %r of %d): %s",
+                *(self.permix_role, len(mixed), len(dataframe), with_persona, pool.name, len(pool)),
+                settings.model_dump(exclude={"val"}),
             )
             return mixed
 
@@ -476,32 +341,34 @@ def to_verl_rows(
         >>> row["data_source"], row["ability"], row["reward_model"]["style"], sorted(row["extra_info"])
         ('permix/none', 'math', 'rule', ['index', 'persona_id', 'problem_id', 'question', 'source', 'split'])
     """
-    from datasets import Dataset
+    return mixed.map(
+        _verl_batch,
+        batched=True,
+        with_indices=True,
+        remove_columns=mixed.column_names,
+        fn_kwargs={"split": split, "source": source, "data_source": data_source},
+        desc="verl rows",
+    )
 
-    rows = [
-        _verl_row(row, index, split=split, source=source, data_source=data_source)
-        for index, row in enumerate(mixed)
-    ]
-    return Dataset.from_list(rows)
 
-
-def _verl_row(
-    row: dict[str, Any], index: int, *, split: str, source: str, data_source: DataSourceMode
-) -> dict[str, Any]:
-    persona_id = row["persona_id"]
+def _verl_batch(
+    batch: Mapping[str, list[Any]],
+    indices: list[int],
+    *,
+    split: str,
+    source: str,
+    data_source: DataSourceMode,
+) -> dict[str, list[Any]]:
+    persona_ids = batch["persona_id"]
     return {
-        "data_source": _data_source(data_source, source, persona_id),
-        "prompt": row["prompt"],
-        "ability": "math",
-        "reward_model": {"style": "rule", "ground_truth": row["answer"]},
-        "extra_info": {
-            "split": split,
-            "index": index,
-            "persona_id": persona_id,
-            "problem_id": row["id"],
-            "question": row["problem"],
-            "source": source,
-        },
+        "data_source": [_data_source(data_source, source, persona_id) for persona_id in persona_ids],
+        "prompt": batch["prompt"],
+        "ability": ["math"] * len(indices),
+        "reward_model": [{"style": "rule", "ground_truth": answer} for answer in batch["answer"]],
+        "extra_info": [
+            {"split": split, "index": i, "persona_id": p, "problem_id": pid, "question": q, "source": source}
+            for i, p, pid, q in zip(indices, persona_ids, batch["id"], batch["problem"])
+        ],
     }
 
 
@@ -533,25 +400,22 @@ def _load_split(spec: str, split: str, limit: int | None, flag: str) -> Dataset:
 def export_verl(
     problems: str = "gsm8k",
     out: str | Path = "data",
+    config: MixConfig | None = None,
     *,
-    personas: str = "train",
-    persona_prob: float = 0.5,
-    seed: int = 0,
-    placement: Placement = "system",
-    limit: int | None = None,
+    test_config: MixConfig | None = None,
     test_problems: str | None = None,
-    test_personas: str | None = None,
-    test_persona_prob: float | None = None,
-    test_every_persona: bool = False,
+    limit: int | None = None,
     data_source: DataSourceMode = "persona",
+    **settings: Any,
 ) -> dict[str, Path]:
     """Write ``<out>/train.parquet`` and ``<out>/test.parquet`` (verl's row schema, statically persona-mixed).
 
-    ``train.parquet`` holds the ``train`` split of `problems`; ``test.parquet`` the ``test`` split of `test_problems`
-    (default: `problems`), mixed with `test_personas`/`test_persona_prob` (default: the train settings) or, with
-    `test_every_persona`, holding every test problem once under each persona of the test pool (per-persona accuracy
-    on the same questions). A local file has no splits: all of it is train, and ``test.parquet`` is written only when
-    `test_problems` is given. Returns the written paths by split.
+    ``train.parquet`` holds the ``train`` split of `problems` mixed as `PersonaMixDataset` mixes it with `config`
+    and/or `settings` (`MixConfig` fields as keywords); ``test.parquet`` the ``test`` split of `test_problems`
+    (default: `problems`) mixed with `test_config` (default: the train settings; ``every_persona=True`` gives every
+    test problem once under each persona and once without, per-persona accuracy on the same questions). A local
+    file has no splits: all of it is train, and ``test.parquet`` is written only when `test_problems` is given.
+    Returns the written paths by split.
 
     Example:
         >>> import tempfile
@@ -559,19 +423,13 @@ def export_verl(
         >>> sorted(paths), paths["train"].name
         (['test', 'train'], 'train.parquet')
     """
-    from datasets import concatenate_datasets
-
     from permix_plugins.mixing import PersonaMixDataset
 
-    pool = _load_pool(personas, "--personas")
-    test_pool = pool if test_personas is None else _load_pool(test_personas, "--test-personas")
+    config, pool = MixConfig.resolve(None, config, settings)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    mix = {"seed": seed, "placement": placement}
 
-    train = PersonaMixDataset(
-        _load_split(problems, "train", limit, "--problems"), pool, persona_prob=persona_prob, **mix
-    )
+    train = PersonaMixDataset(_load_split(problems, "train", limit, "--problems"), pool, config=config)
     rows = to_verl_rows(train, split="train", source=_source_label(problems), data_source=data_source)
     written = {"train": _write(rows, out / "train.parquet")}
 
@@ -583,19 +441,8 @@ def export_verl(
         )
         return written
     test = _load_split(test_spec, "test", limit, "--test-problems" if test_problems else "--problems")
-    source = _source_label(test_spec)
-    if test_every_persona:
-        copies = [
-            PersonaMixDataset(test, PersonaPool([p], name=test_pool.name), persona_prob=1.0, **mix)
-            for p in test_pool
-        ]
-        rows = concatenate_datasets(
-            [to_verl_rows(c, split="test", source=source, data_source=data_source) for c in copies]
-        )
-    else:
-        prob = persona_prob if test_persona_prob is None else test_persona_prob
-        mixed = PersonaMixDataset(test, test_pool, persona_prob=prob, **mix)
-        rows = to_verl_rows(mixed, split="test", source=source, data_source=data_source)
+    mixed = PersonaMixDataset(test, config=config if test_config is None else test_config)
+    rows = to_verl_rows(mixed, split="test", source=_source_label(test_spec), data_source=data_source)
     written["test"] = _write(rows, out / "test.parquet")
     return written
 
@@ -652,7 +499,7 @@ def verl_overrides(
         settings["data_source"] = data_source
     val = {"pool": val_personas, "persona_prob": val_persona_prob, "every_persona": val_every_persona or None}
     val = {k: v for k, v in val.items() if v is not None}
-    VerlMixSettings.parse({**settings, **({"val": val} if val else {})})
+    VerlMixSettings.from_data_config({"permix": {**settings, **({"val": val} if val else {})}})
     lines = [f"data.custom_cls.path={DATASET_PATH}", f"data.custom_cls.name={DATASET_NAME}"]
     lines += [f"+data.permix.{key}={_hydra_value(value)}" for key, value in settings.items()]
     lines += [f"+data.permix.val.{key}={_hydra_value(value)}" for key, value in val.items()]

@@ -25,9 +25,9 @@ _EXPORTS: dict[str, str] = {
     "DEFAULT_INSTRUCTION": "permix_plugins.prompting",
     "build_messages": "permix_plugins.prompting",
     "build_text": "permix_plugins.prompting",
-    "MixConfig": "permix_plugins.mixing",
+    "MixConfig": "permix_plugins.mix_config",
     "PersonaMixDataset": "permix_plugins.mixing",
-    "assign_persona": "permix_plugins.mixing",
+    "assign_persona": "permix_plugins.mix_config",
     "read_mix_config": "permix_plugins.mixing",
     "load_problems": "permix_plugins.problems",
     "normalize_problems": "permix_plugins.problems",
@@ -90,7 +90,8 @@ if TYPE_CHECKING:
     from permix_plugins.evaluation.runner import evaluate
     from permix_plugins.fidelity.report import FidelityReport
     from permix_plugins.fidelity.runner import evaluate_fidelity
-    from permix_plugins.mixing import MixConfig, PersonaMixDataset, assign_persona, read_mix_config
+    from permix_plugins.mix_config import MixConfig, assign_persona
+    from permix_plugins.mixing import PersonaMixDataset, read_mix_config
     from permix_plugins.personas import NO_PERSONA_ID, Persona, PersonaPool
     from permix_plugins.problems import load_problems, normalize_problems, synthetic_problems
     from permix_plugins.prompting import DEFAULT_INSTRUCTION, build_messages, build_text

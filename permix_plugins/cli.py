@@ -253,19 +253,21 @@ class ExportOpenRLHFOptions(ExportOptions):
 )
 def _export_openrlhf(args: ExportOpenRLHFOptions) -> int:
     from permix_plugins.adapters.openrlhf import export_jsonl
-    from permix_plugins.personas import NO_PERSONA_ID, PersonaPool
+    from permix_plugins.mix_config import MixConfig
+    from permix_plugins.personas import NO_PERSONA_ID
     from permix_plugins.problems import load_problems
-    from permix_plugins.prompting import DEFAULT_INSTRUCTION
 
+    settings = {"pool": args.personas, "seed": args.seed, "placement": args.placement}
+    if args.every_persona:  # every persona replaces the draws (the help says: no --persona-prob)
+        settings["every_persona"] = True
+    else:
+        settings["persona_prob"] = args.persona_prob
+    if args.instruction is not None:
+        settings["instruction"] = args.instruction
     summary = export_jsonl(
         args.out,
         load_problems(args.problems, split=args.split, limit=args.limit),
-        PersonaPool.load(args.personas),
-        persona_prob=args.persona_prob,
-        seed=args.seed,
-        placement=args.placement,
-        instruction=DEFAULT_INSTRUCTION if args.instruction is None else (args.instruction or None),
-        every_persona=args.every_persona,
+        config=MixConfig.parse(settings),
     )
     with_persona = summary.rows - summary.per_persona.get(NO_PERSONA_ID, 0)
     print(f"# wrote {summary.rows} rows to {summary.path} ({with_persona} with a persona, "
@@ -314,19 +316,26 @@ def _export_verl(args: ExportVerlOptions) -> int:
     import pyarrow.parquet as pq
 
     from permix_plugins.adapters.verl import export_verl
+    from permix_plugins.mix_config import MixConfig
 
+    config = MixConfig.parse(
+        {
+            "pool": args.personas,
+            "persona_prob": args.persona_prob,
+            "seed": args.seed,
+            "placement": args.placement,
+        }
+    )
+    test = {"pool": args.test_personas, "persona_prob": args.test_persona_prob}
+    if args.test_every_persona:  # it replaces the draws (the help says: ignores --test-persona-prob)
+        test = {"pool": args.test_personas, "every_persona": True}
     written = export_verl(
         args.problems,
         args.out,
-        personas=args.personas,
-        persona_prob=args.persona_prob,
-        seed=args.seed,
-        placement=args.placement,
-        limit=args.limit,
+        config,
+        test_config=config.replace(**{k: v for k, v in test.items() if v is not None}),
         test_problems=args.test_problems,
-        test_personas=args.test_personas,
-        test_persona_prob=None if args.test_every_persona else args.test_persona_prob,
-        test_every_persona=args.test_every_persona,
+        limit=args.limit,
         data_source=args.data_source,
     )
     for split, path in written.items():

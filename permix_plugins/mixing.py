@@ -1,84 +1,124 @@
 """Persona mixing: each training prompt gets, with probability `persona_prob`, a persona from a pool.
 
-Assignment is a pure function of `(seed, row, epoch)`, so a run is reproducible and resumable, and
-`persona_prob=0` is the plain-RLVR baseline through the very same pipeline.
+The settings are a `MixConfig` (`permix_plugins.mix_config`, re-exported here). `mix_rows` is the one place where
+rows get their personas: the data is read once per copy (``epochs``, or one copy per persona with
+``every_persona``) in batched Arrow maps, so memory stays flat at corpus scale, and the result is cached under a
+fingerprint of its inputs, so every rank and every rerun with the same arguments reuses it. `PersonaMixDataset`
+(TRL), verl's dataset class and both exporters build on it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from datasets import Dataset, DatasetInfo
+import numpy as np
+from datasets import Dataset
 
 from permix_plugins.errors import ConfigError
+from permix_plugins.mix_config import MixConfig, assign_persona
 from permix_plugins.personas import NO_PERSONA_ID, Persona, PersonaPool
-from permix_plugins.problems import normalize_problems
-from permix_plugins.prompting import DEFAULT_INSTRUCTION, Placement, build_messages, check_placement
+from permix_plugins.problems import ProblemColumns, as_dataset, load_problems
+from permix_plugins.prompting import build_messages
 
-__all__ = ["MixConfig", "PersonaMixDataset", "assign_persona", "read_mix_config"]
+__all__ = ["MixConfig", "PersonaMixDataset", "assign_persona", "mix_rows", "read_mix_config"]
 
-_MASK = (1 << 64) - 1
 _INFO_KEY = "permix_mix_config"
+_FORMAT = "permix-mix/1"  # in every cache fingerprint: bump it when the same settings start giving other rows
 
 
-def _splitmix64(x: int) -> int:
-    x = (x + 0x9E3779B97F4A7C15) & _MASK
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
-    return x ^ (x >> 31)
+# ----------------------------------------------------------------------------------------------- the build
+Put = Callable[..., Mapping[str, list[Any]]]
 
 
-def assign_persona(
-    pool: PersonaPool, *, seed: int, row: int, epoch: int = 0, persona_prob: float
-) -> Persona | None:
-    """The persona of one row, or None for no persona; a pure function of `(seed, row, epoch)`.
+def mix_rows(
+    rows: Dataset,
+    config: MixConfig,
+    pool: PersonaPool,
+    put: Put,
+    *,
+    put_kwargs: Mapping[str, Any] | None = None,
+    remove_columns: Sequence[str] = (),
+    num_proc: int | None = None,
+) -> Dataset:
+    """`rows` once per copy (`config.copies(pool)`), each batch updated by
+    ``put(batch, row_numbers, personas, config, **put_kwargs)`` with the personas of its rows (None: no persona).
+
+    Row ``i`` of copy ``c`` gets ``config.personas_of(pool, i, c)``. `put` returns the columns it changes or adds
+    (`remove_columns` are dropped first) and must be a module-level function (it runs in `num_proc` processes).
+    The result is cached under a fingerprint of the rows' fingerprint, `config`, the pool's personas, `put` and
+    `put_kwargs`.
 
     Example:
-        >>> pool = PersonaPool.builtin("train")
-        >>> assign_persona(pool, seed=0, row=7, persona_prob=1.0) == assign_persona(pool, seed=0, row=7, persona_prob=1.0)
-        True
-        >>> assign_persona(pool, seed=0, row=7, persona_prob=0.0) is None
-        True
+        >>> def put_id(batch, rows, personas, config):
+        ...     return {"persona_id": [p.id if p else "none" for p in personas]}
+        >>> rows, owl = Dataset.from_dict({"q": ["a", "b"]}), PersonaPool([Persona(id="owl", text="You are an owl.")])
+        >>> mix_rows(rows, MixConfig(every_persona=True), owl, put_id).to_dict()
+        {'q': ['a', 'b', 'a', 'b'], 'persona_id': ['none', 'none', 'owl', 'owl']}
     """
-    return _draw(tuple(pool), seed=seed, row=row, epoch=epoch, persona_prob=persona_prob)
+    from datasets import concatenate_datasets
+
+    from permix_plugins._cached_map import cached_map
+
+    copies = config.copies(pool)
+    repeated = rows if copies == 1 else concatenate_datasets([rows] * copies)
+    put_kwargs = dict(put_kwargs or {})
+    key = [_FORMAT, rows._fingerprint, copies, config.to_dict(), [(p.id, p.text) for p in pool]]
+    return cached_map(
+        repeated,
+        _mix_batch,
+        key=[*key, f"{put.__module__}.{put.__qualname__}", put_kwargs, list(remove_columns)],
+        batched=True,
+        with_indices=True,
+        remove_columns=list(remove_columns),
+        num_proc=num_proc,
+        fn_kwargs={"n": len(rows), "config": config, "pool": pool, "put": put, "put_kwargs": put_kwargs},
+        try_original_type=False,  # `put` decides the types of what it writes
+        desc="Mixing personas",
+    )
 
 
-def _draw(
-    personas: tuple[Persona, ...], *, seed: int, row: int, epoch: int, persona_prob: float
-) -> Persona | None:
-    key = _splitmix64(_splitmix64(_splitmix64(seed & _MASK) ^ epoch) ^ row)
-    if (key >> 11) / float(1 << 53) >= persona_prob:  # a uniform draw in [0, 1) from the top 53 bits
-        return None
-    persona = personas[_splitmix64(key) % len(personas)]
-    return None if persona.id == NO_PERSONA_ID else persona
+def _mix_batch(
+    batch: Mapping[str, list[Any]],
+    indices: list[int],
+    *,
+    n: int,
+    config: MixConfig,
+    pool: PersonaPool,
+    put: Put,
+    put_kwargs: Mapping[str, Any],
+) -> Mapping[str, list[Any]]:
+    index = np.asarray(indices, dtype=np.int64)
+    rows, copies = index % n, index // n
+    return put(batch, rows, config.personas_of(pool, rows, copies), config, **put_kwargs)
 
 
-@dataclass(frozen=True)
-class MixConfig:
-    """The mixing parameters of a dataset, recorded with it so a run can log them."""
-
-    pool: str
-    pool_size: int
-    persona_prob: float
-    seed: int
-    placement: str
-    instruction: str | None
-    epochs: int
-    rows: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+def _put_prompts(
+    batch: Mapping[str, list[Any]],
+    rows: np.ndarray,
+    personas: list[Persona | None],
+    config: MixConfig,
+    *,
+    columns: ProblemColumns,
+) -> dict[str, list[Any]]:
+    out = columns.normalize(batch, rows.tolist())  # in the same pass: the input is read once
+    out["prompt"] = [
+        build_messages(
+            problem, p.text if p else None, placement=config.placement, instruction=config.instruction
+        )
+        for problem, p in zip(out["problem"], personas)
+    ]
+    out["persona_id"] = [p.id if p else NO_PERSONA_ID for p in personas]
+    return out
 
 
 def read_mix_config(dataset: Dataset) -> MixConfig | None:
     """The `MixConfig` a `PersonaMixDataset` (or any dataset derived from one by map/select/...) was built with."""
     try:
         payload = json.loads(dataset.info.description or "")
-        return MixConfig(**payload[_INFO_KEY])
+        return MixConfig.model_validate(payload[_INFO_KEY])
     except (ValueError, TypeError, KeyError):
         return None
 
@@ -87,9 +127,15 @@ class PersonaMixDataset(Dataset):
     """A `datasets.Dataset` of persona-mixed prompts, accepted as is by TRL's `GRPOTrainer(train_dataset=...)`.
 
     Each row has `prompt` (chat messages; the persona is a system message, or the start of the user turn with
-    `placement="user_prefix"`), `answer` (the gold final answer), `persona_id` (`"none"` for no persona), and
-    the input's other columns (the problem text as `problem`). `problems` is a `datasets.Dataset`, a list of
-    dicts or a JSONL/parquet path; problem and answer columns are auto-detected or named.
+    `placement="user_prefix"`), `persona_id` (`"none"` for no persona), `answer` (the gold final answer), and the
+    input's other columns (the problem text as `problem`). `problems` is a `datasets.Dataset`, a list of dicts or
+    a JSONL/parquet path; problem and answer columns are auto-detected or named. The settings are a `MixConfig`
+    (`config=`), and/or its fields as keywords (`persona_prob=0.5, seed=0, placement=..., instruction=...,
+    epochs=1, every_persona=False`); `pool` is a `PersonaPool` or a pool name or file (default `config.pool`).
+
+    Built in batched Arrow maps (`num_proc` processes), never as Python lists; a dataset that lives in files
+    (`load_dataset`, `load_problems` of a Hub or file source) gets its mixed copy cached next to it, found again by
+    every rank and every rerun with the same arguments.
 
     Example:
         >>> from permix_plugins import PersonaPool, load_problems
@@ -103,61 +149,47 @@ class PersonaMixDataset(Dataset):
     def __init__(
         self,
         problems: Dataset | Iterable[Mapping[str, Any]] | str | Path,
-        pool: PersonaPool,
+        pool: PersonaPool | str | None = None,
         *,
-        persona_prob: float = 0.5,
-        seed: int = 0,
-        placement: Placement = "system",
-        instruction: str | None = DEFAULT_INSTRUCTION,
-        epochs: int = 1,
+        config: MixConfig | None = None,
         prompt_column: str | None = None,
         answer_column: str | None = None,
+        num_proc: int | None = None,
+        **settings: Any,
     ) -> None:
-        if not isinstance(pool, PersonaPool):
-            raise ConfigError(
-                f"pool must be a PersonaPool (e.g. PersonaPool.builtin('train')), got {type(pool).__name__}"
-            )
-        if not 0.0 <= float(persona_prob) <= 1.0:
-            raise ConfigError(f"persona_prob must be between 0 and 1, got {persona_prob!r}")
-        if int(epochs) < 1:
-            raise ConfigError(f"epochs must be at least 1, got {epochs!r}")
-        check_placement(placement)
-        source = normalize_problems(
-            problems, problem_column=prompt_column, answer_column=answer_column
-        ).to_dict()
-        for replaced in ("prompt", "persona_id"):  # an input's own prompt/persona columns are rewritten below
-            source.pop(replaced, None)
-        columns: dict[str, list[Any]] = {"prompt": [], "persona_id": []}
-        problem_texts = source["problem"]
-        personas = tuple(pool)
-        for epoch in range(epochs):
-            for row, problem in enumerate(problem_texts):
-                persona = _draw(personas, seed=seed, row=row, epoch=epoch, persona_prob=persona_prob)
-                text = persona.text if persona else None
-                columns["prompt"].append(
-                    build_messages(problem, text, placement=placement, instruction=instruction)
-                )
-                columns["persona_id"].append(persona.id if persona else NO_PERSONA_ID)
-        for name, values in source.items():
-            columns[name] = values * epochs
-
-        config = MixConfig(
-            pool=pool.name,
-            pool_size=len(pool),
-            persona_prob=float(persona_prob),
-            seed=int(seed),
-            placement=placement,
-            instruction=instruction,
-            epochs=int(epochs),
-            rows=len(columns["prompt"]),
+        config, pool = MixConfig.resolve(pool, config, settings)
+        if isinstance(problems, (str, Path)):
+            problems = load_problems(problems, problem_column=prompt_column, answer_column=answer_column)
+            prompt_column = answer_column = None  # the loaded table has `problem` and `answer`
+        source = as_dataset(problems)
+        columns = ProblemColumns.detect(
+            source.column_names, problem_column=prompt_column, answer_column=answer_column
         )
-        table = Dataset.from_dict(columns)
-        info = DatasetInfo(description=json.dumps({_INFO_KEY: config.to_dict()}), features=table.features)
-        super().__init__(table.data, info=info)
+        mixed = mix_rows(
+            source,
+            config,
+            pool,
+            _put_prompts,
+            put_kwargs={"columns": columns},
+            remove_columns=columns.replaced,
+            num_proc=num_proc,
+        )
+        mixed = columns.finish(mixed, len(source))
+        first = ("prompt", "persona_id")  # then the normalized problem columns, then the input's others
+        mixed = mixed.select_columns([*first, *(c for c in mixed.column_names if c not in first)])
+        info = mixed.info.copy()
+        info.description = json.dumps({_INFO_KEY: config.to_dict()})
+        super().__init__(
+            mixed.data,
+            info=info,
+            split=mixed.split,
+            indices_table=mixed._indices,
+            fingerprint=mixed._fingerprint,
+        )
 
     @property
     def mix_config(self) -> MixConfig:
-        """The mixing parameters (also readable from derived datasets with `read_mix_config`)."""
+        """The mixing settings (also readable from derived datasets with `read_mix_config`)."""
         config = read_mix_config(self)
         if config is None:
             raise ConfigError("this dataset's info.description no longer carries its mixing parameters")

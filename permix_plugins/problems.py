@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +23,7 @@ __all__ = [
     "ANSWER_COLUMNS",
     "HUB_SOURCES",
     "PROBLEM_COLUMNS",
+    "ProblemColumns",
     "load_problems",
     "normalize_problems",
     "synthetic_problems",
@@ -154,54 +155,143 @@ def normalize_problems(
     answer_column: str | None = None,
     id_column: str | None = None,
     id_prefix: str = "row",
+    num_proc: int | None = None,
 ) -> Dataset:
     """Bring any problem table to the `id`, `problem`, `answer` schema; other columns are kept.
 
     The answer may be a plain value, a `\\boxed{}` value, a GSM8K `####` solution or a worked solution with a
-    final box: `answer` gets the final answer, and a worked solution is kept in `solution`.
+    final box: `answer` gets the final answer, and a worked solution is kept in `solution`. Runs as a batched
+    `Dataset.map` (in `num_proc` processes), cached next to a dataset that lives in files.
 
     Example:
         >>> ds = normalize_problems([{"question": "1+1?", "answer": "Add them. #### 2"}])
         >>> ds[0]["id"], ds[0]["problem"], ds[0]["answer"], ds[0]["solution"]
         ('row-0', '1+1?', '2', 'Add them. #### 2')
     """
-    from datasets import Dataset
-
-    from permix_plugins.answers import extract_gold
+    from permix_plugins._cached_map import cached_map
 
     if isinstance(problems, (str, Path)):
         return load_problems(
             problems, problem_column=problem_column, answer_column=answer_column, id_column=id_column
         )
-    if not isinstance(problems, Dataset):
-        rows = list(problems)
-        if not rows:
-            raise ConfigError("the problem list is empty")
-        problems = Dataset.from_list(rows)
-    where = "the problems"
-    pcol = _detect(problems.column_names, problem_column, PROBLEM_COLUMNS, "problem", where)
-    acol = _detect(problems.column_names, answer_column, ANSWER_COLUMNS, "answer", where)
-
-    columns = problems.to_dict()
-    raw_answers = [str(a) if a is not None else "" for a in columns.pop(acol)]
-    answers = [extract_gold(a) or "" for a in raw_answers]
-    if any(a != r.strip() for a, r in zip(answers, raw_answers)):
-        # A worked solution: keep it next to the extracted final answer.
-        columns.setdefault("solution", raw_answers)
-    problem_texts = [str(p) for p in columns.pop(pcol)]
-    if id_column is not None and id_column not in columns:
-        raise ConfigError(
-            f"id column {id_column!r} is not in {where}; its columns are {problems.column_names}"
-        )
-    id_source = columns.pop(id_column) if id_column else columns.pop("id", None)
-    ids = (
-        [str(i) for i in id_source]
-        if id_source is not None
-        else [f"{id_prefix}-{i}" for i in range(len(answers))]
+    problems = as_dataset(problems)
+    columns = ProblemColumns.detect(
+        problems.column_names,
+        problem_column=problem_column,
+        answer_column=answer_column,
+        id_column=id_column,
+        id_prefix=id_prefix,
     )
-    if len(set(ids)) != len(ids):
-        raise ConfigError(f"ids in {where} are not unique; name a unique id column with id_column=...")
-    return Dataset.from_dict({"id": ids, "problem": problem_texts, "answer": answers, **columns})
+    table = cached_map(
+        problems,
+        _normalize_batch,
+        key=["normalize_problems/1", problems._fingerprint, asdict(columns)],
+        batched=True,
+        with_indices=True,
+        remove_columns=columns.replaced,
+        fn_kwargs={"columns": columns},
+        num_proc=num_proc,
+        try_original_type=False,  # ids become strings whatever their type was
+        desc="Normalizing problems",
+    )
+    return columns.finish(table, len(problems))
+
+
+def as_dataset(problems: Dataset | Iterable[Mapping[str, Any]]) -> Dataset:
+    """`problems` as a `datasets.Dataset` (a list of dicts is converted; it must not be empty)."""
+    from datasets import Dataset
+
+    if isinstance(problems, Dataset):
+        return problems
+    rows = list(problems)
+    if not rows:
+        raise ConfigError("the problem list is empty")
+    return Dataset.from_list(rows)
+
+
+def _normalize_batch(
+    batch: Mapping[str, list[Any]], indices: list[int], *, columns: ProblemColumns
+) -> dict[str, list[Any]]:
+    return columns.normalize(batch, indices)
+
+
+@dataclass(frozen=True)
+class ProblemColumns:
+    """Where a problem table keeps its problem, answer and id, and how its rows become `id`, `problem`, `answer`
+    (and `solution`); `normalize_problems` and `PersonaMixDataset` apply it batch by batch."""
+
+    problem: str
+    answer: str
+    id: str | None
+    id_prefix: str
+    with_solution: bool  # a worked solution is kept as `solution`, unless the table has its own
+
+    @classmethod
+    def detect(
+        cls,
+        columns: Sequence[str],
+        *,
+        problem_column: str | None = None,
+        answer_column: str | None = None,
+        id_column: str | None = None,
+        id_prefix: str = "row",
+    ) -> ProblemColumns:
+        """The columns of a table with `columns`, auto-detected or as named; a missing one raises `ConfigError`."""
+        where = "the problems"
+        problem = _detect(columns, problem_column, PROBLEM_COLUMNS, "problem", where)
+        answer = _detect(columns, answer_column, ANSWER_COLUMNS, "answer", where)
+        if id_column is not None and id_column not in columns:
+            raise ConfigError(f"id column {id_column!r} is not in {where}; its columns are {list(columns)}")
+        id_ = id_column or ("id" if "id" in columns else None)
+        with_solution = "solution" not in columns or answer == "solution"
+        return cls(problem, answer, id_, id_prefix, with_solution)
+
+    @property
+    def replaced(self) -> list[str]:
+        """The input columns that the normalized ones replace."""
+        return list(dict.fromkeys(c for c in (self.problem, self.answer, self.id) if c))
+
+    def normalize(self, batch: Mapping[str, list[Any]], rows: Iterable[int]) -> dict[str, list[Any]]:
+        """The normalized columns of one batch; `rows` are the batch's row numbers (for ids the table lacks)."""
+        from permix_plugins.answers import extract_gold
+
+        raw = [str(a) if a is not None else "" for a in batch[self.answer]]
+        out = {
+            "id": [str(i) for i in batch[self.id]] if self.id else [f"{self.id_prefix}-{i}" for i in rows],
+            "problem": [str(p) for p in batch[self.problem]],
+            "answer": [extract_gold(a) or "" for a in raw],
+        }
+        if self.with_solution:
+            out["solution"] = raw
+        return out
+
+    def finish(self, table: Dataset, rows: int) -> Dataset:
+        """`table` (normalized batch by batch from `rows` input rows, maybe repeated) with `id`, `problem`,
+        `answer` first, `solution` only if some answer was a worked solution, and ids checked to be unique."""
+        import pyarrow.compute as pc
+
+        data = table.data
+        if self.with_solution and not _any_worked(data.column("solution"), data.column("answer")):
+            table = table.remove_columns("solution")
+        if self.id is not None and pc.count_distinct(data.column("id")).as_py() != rows:
+            raise ConfigError(
+                "ids in the problems are not unique; name a unique id column with id_column=..."
+            )
+        first = ["id", "problem", "answer"]
+        return table.select_columns(first + [c for c in table.column_names if c not in first])
+
+
+def _any_worked(solutions: Any, answers: Any) -> bool:
+    """Whether some raw answer is more than its final answer; stops at the first chunk that has one."""
+    import pyarrow.compute as pc
+
+    offset = 0
+    for chunk in solutions.chunks:  # a worked solution usually shows in the first chunk: no need to read on
+        same = pc.equal(pc.utf8_trim_whitespace(chunk), answers.slice(offset, len(chunk)).combine_chunks())
+        if not pc.all(same).as_py():
+            return True
+        offset += len(chunk)
+    return False
 
 
 # ----------------------------------------------------------------------------------- the offline generator

@@ -1,16 +1,19 @@
 """Turn a (problem, persona) pair into the prompt a model sees: chat messages or plain text.
 
 The persona goes in the system message by default (as in the paper); `user_prefix` puts it at the top of the
-user turn instead, for chat templates without a system role (Gemma) or for plain-text prompts.
+user turn instead, for chat templates without a system role (Gemma) or for plain-text prompts. `with_persona` is
+the one place that puts a persona into messages: `build_messages` (TRL, the exporters, evaluation) and verl's
+on-line mixing (rows that already hold messages) both go through it.
 """
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from collections.abc import Mapping
+from typing import Any, Literal, get_args
 
 from permix_plugins.errors import ConfigError
 
-__all__ = ["DEFAULT_INSTRUCTION", "PLACEMENTS", "Placement", "build_messages", "build_text"]
+__all__ = ["DEFAULT_INSTRUCTION", "PLACEMENTS", "Placement", "build_messages", "build_text", "with_persona"]
 
 Placement = Literal["system", "user_prefix"]
 PLACEMENTS: tuple[str, ...] = get_args(Placement)
@@ -29,6 +32,44 @@ def _user_turn(problem: str, instruction: str | None) -> str:
     return f"{problem}\n\n{instruction}" if instruction else problem
 
 
+def with_persona(
+    messages: Any, persona_text: str | None, *, placement: Placement = "system"
+) -> list[dict[str, Any]]:
+    """A copy of chat `messages` with the persona put in; no persona (None or empty text) changes nothing.
+
+    ``system``: the persona opens the first system message, or becomes one in front of the others.
+    ``user_prefix``: the persona opens the first user message. The messages' own text follows unchanged.
+
+    Example:
+        >>> with_persona([{"role": "system", "content": "Use ####."}, {"role": "user", "content": "2+3?"}], "You are a pirate.")
+        [{'role': 'system', 'content': 'You are a pirate.\\n\\nUse ####.'}, {'role': 'user', 'content': '2+3?'}]
+    """
+    if not isinstance(messages, list) or not all(isinstance(m, Mapping) for m in messages):
+        raise ConfigError(
+            f"a prompt must hold chat messages (a list of {{role, content}}), got {type(messages).__name__}: "
+            f"{str(messages)[:80]!r}"
+        )
+    messages = [dict(m) for m in messages]
+    if not persona_text:
+        return messages
+    role = "system" if check_placement(placement) == "system" else "user"
+    for message in messages:
+        if message.get("role") != role:
+            continue
+        if not isinstance(message.get("content"), str):
+            raise ConfigError(
+                f"cannot put a persona into a {role} message whose content is not text "
+                f"({type(message.get('content')).__name__})"
+            )
+        message["content"] = f"{persona_text}\n\n{message['content']}"
+        return messages
+    if role == "system":
+        return [{"role": "system", "content": persona_text}, *messages]
+    raise ConfigError(
+        f"placement='user_prefix' needs a user message; this prompt has roles {[m.get('role') for m in messages]}"
+    )
+
+
 def build_messages(
     problem: str,
     persona_text: str | None = None,
@@ -44,12 +85,8 @@ def build_messages(
         >>> build_messages("What is 2 + 3?", "You are a pirate.", placement="user_prefix", instruction=None)
         [{'role': 'user', 'content': 'You are a pirate.\\n\\nWhat is 2 + 3?'}]
     """
-    user = _user_turn(problem, instruction)
-    if not persona_text:
-        return [{"role": "user", "content": user}]
-    if check_placement(placement) == "system":
-        return [{"role": "system", "content": persona_text}, {"role": "user", "content": user}]
-    return [{"role": "user", "content": f"{persona_text}\n\n{user}"}]
+    user = [{"role": "user", "content": _user_turn(problem, instruction)}]
+    return with_persona(user, persona_text, placement=placement)
 
 
 def build_text(
@@ -61,5 +98,5 @@ def build_text(
         >>> build_text("What is 2 + 3?", "You are a pirate.", instruction=None)
         'You are a pirate.\\n\\nWhat is 2 + 3?'
     """
-    user = _user_turn(problem, instruction)
-    return f"{persona_text}\n\n{user}" if persona_text else user
+    (message,) = build_messages(problem, persona_text, placement="user_prefix", instruction=instruction)
+    return message["content"]

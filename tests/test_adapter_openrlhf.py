@@ -517,9 +517,9 @@ def test_every_persona_rows_add_the_no_persona_prompt_once():
     problems = load_problems("synthetic", limit=3)
     owl = PersonaPool([Persona(id="owl", text="You are a wise owl.")])
     rows = list(openrlhf_rows(problems, owl, every_persona=True, placement="user_prefix", instruction=None))
-    assert [r["datasource"] for r in rows] == ["none", "owl"] * 3
+    assert [r["datasource"] for r in rows] == ["none"] * 3 + ["owl"] * 3
     owl_prompt = f"You are a wise owl.\n\n{problems[0]['problem']}"
-    assert rows[1]["input"] == [{"role": "user", "content": owl_prompt}]
+    assert rows[3]["input"] == [{"role": "user", "content": owl_prompt}]
     lottery = PersonaPool.builtin("lottery")  # already has `none`
     assert len(list(openrlhf_rows(problems, lottery, every_persona=True))) == 3 * len(lottery)
 
@@ -546,7 +546,7 @@ def test_cli_export_and_reward_path(tmp_path, capsys):
     assert capsys.readouterr().out.strip() == str(reward_file())
 
     assert main([*argv, str(out), "--persona-prob", "2"]) == 2
-    assert "persona_prob must be between 0 and 1" in capsys.readouterr().err
+    assert "persona_prob=2.0: Input should be less than or equal to 1" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -35,7 +35,14 @@ from verl.utils.dataset.rl_dataset import RLHFDataset, collate_fn, get_dataset_c
 from verl.utils.tokenizer import normalize_token_ids
 
 import permix_plugins.math as permix_math
-from permix_plugins import PersonaPool, assign_persona, build_messages, load_problems
+from permix_plugins import (
+    MixConfig,
+    PersonaMixDataset,
+    PersonaPool,
+    assign_persona,
+    build_messages,
+    load_problems,
+)
 from permix_plugins.cli import build_parser, main
 from permix_plugins.errors import ConfigError
 from permix_plugins.tinylm import build_tokenizer
@@ -329,7 +336,7 @@ def test_train_rows_get_personas_and_keep_verl_behaviour(plain_files, tokenizer,
     config = data_config(plain_files, tmp_path, {"pool": "train", "persona_prob": 0.5, "seed": 3})
     ds = build(config, tokenizer)
     plain = RLHFDataset(data_files=str(plain_files["train"]), tokenizer=tokenizer, config=config)
-    assert len(ds) == len(plain) == 24 and ds.mix_config.rows == 24 and ds.permix_role == "train"
+    assert len(ds) == len(plain) == 24 and ds.mix_config.seed == 3 and ds.permix_role == "train"
     for i in range(len(ds)):
         item, before = ds[i], plain[i]
         persona = assign_persona(TRAIN, seed=3, row=i, persona_prob=0.5)
@@ -441,7 +448,10 @@ def test_placement_and_existing_system_prompts():
         ({"placement": "top"}, ["data.permix.placement='top'", "'system' or 'user_prefix'"]),
         ({"prob": 0.5}, ["data.permix.prob: unknown setting", "accepted: pool, persona_prob, seed"]),
         ({"val": {"pool": "eval", "n": 2}}, ["data.permix.val.n: unknown setting", "every_persona"]),
-        ({"val": {"every_persona": True, "persona_prob": 0.5}}, ["data.permix.val", "drop one of the two"]),
+        (
+            {"val": {"every_persona": True, "persona_prob": 0.5}},
+            ["data.permix.val: every_persona=true", "persona_prob has no meaning"],
+        ),
         ({"pool": "pirates"}, ["data.permix.pool='pirates'", "lottery, train, eval"]),
         ({"data_source": "id"}, ["data.permix.data_source='id'", "'persona', 'source_persona' or 'source'"]),
         ({"epochs": 0}, ["data.permix.epochs=0", "greater than or equal to 1"]),
@@ -491,12 +501,12 @@ def test_export_round_trips_through_rlhf_dataset(tmp_path, tokenizer):
 def test_export_every_persona_test_file_and_single_file_sources(tmp_path):
     from datasets import Dataset
 
-    paths = adapter.export_verl(
-        "synthetic", tmp_path / "a", limit=5, test_personas="lottery", test_every_persona=True
-    )
+    every = MixConfig(pool="eval", every_persona=True)  # a pool without `none`: the baseline is added
+    paths = adapter.export_verl("synthetic", tmp_path / "a", limit=3, test_config=every)
     test = Dataset.from_parquet(str(paths["test"]))
-    assert len(test) == 5 * len(LOTTERY)
-    assert Counter(test["data_source"]) == {f"permix/{p}": 5 for p in LOTTERY.ids}
+    assert Counter(test["data_source"]) == {
+        f"permix/{p}": 3 for p in ("none", *PersonaPool.builtin("eval").ids)
+    }
 
     file = tmp_path / "mine.jsonl"
     file.write_text(
@@ -508,6 +518,44 @@ def test_export_every_persona_test_file_and_single_file_sources(tmp_path):
     assert rows[0]["extra_info"]["source"] == "mine" and rows[2]["reward_model"]["ground_truth"] == "3"
     both = adapter.export_verl(str(file), tmp_path / "c", test_problems="synthetic", limit=2)
     assert Dataset.from_parquet(str(both["test"]))[0]["extra_info"]["source"] == "synthetic"
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"pool": "lottery", "persona_prob": 0.5, "seed": 3, "epochs": 2},
+        {"pool": "lottery", "placement": "user_prefix", "every_persona": True},
+    ],
+)
+def test_trl_openrlhf_and_verl_give_the_same_rows_for_the_same_settings(settings, tmp_path, tokenizer):
+    """One settings model, one assignment, one placement: (question, persona, prompt) agree everywhere."""
+    from datasets import Dataset
+    from permix_plugins.adapters.openrlhf import export_jsonl
+
+    config = MixConfig(**settings)
+    problems = load_problems("synthetic", split="train", limit=12)
+    trl = PersonaMixDataset(problems, config=config)
+    expected = list(zip(trl["problem"], trl["persona_id"], trl["prompt"]))
+    assert len(expected) == (24 if config.epochs == 2 else 12 * len(LOTTERY))
+
+    export_jsonl(tmp_path / "openrlhf.jsonl", problems, config=config)
+    rows = [json.loads(line) for line in (tmp_path / "openrlhf.jsonl").read_text().splitlines()]
+    assert [(r["input"][-1]["content"], r["datasource"], r["input"]) for r in rows] == [
+        (prompt[-1]["content"], persona, prompt) for _, persona, prompt in expected
+    ]
+    static = Dataset.from_parquet(
+        str(adapter.export_verl("synthetic", tmp_path / "static", config, limit=12)["train"])
+    )
+    assert [
+        (r["extra_info"]["question"], r["extra_info"]["persona_id"], r["prompt"]) for r in static
+    ] == expected
+
+    plain = adapter.export_verl("synthetic", tmp_path / "plain", persona_prob=0.0, limit=12)
+    online = build(data_config(plain, tmp_path, settings), tokenizer)
+    assert [
+        (online[i]["extra_info"]["question"], online[i]["extra_info"]["persona_id"], online[i]["raw_prompt"])
+        for i in range(len(online))
+    ] == expected
 
 
 # -------------------------------------------------------------------------------------------- CLI and recipe
