@@ -188,7 +188,7 @@ CASES: list[Case] = [
     Case("persona", "42", "The answer is 42" + "!" * 2000, True, "a long exclamation run is punctuation too"),
     Case("persona", "12", "As your kindergarten teacher, I counted with you: there are 12 crayons in the box!", True),
     Case("persona", "9", "Verily, good sir, the sum thou seekest is nine and no more.", True,
-         "number words are not read: no answer", reason="no_answer", math_verify_wrong=True, ours_differs=True),
+         "number words are read when no digit or math is near the end", math_verify_wrong=True),
     Case("persona", "3.5", "Listen up, rookie. Final answer: 3.5 miles, no excuses.", True),
     Case("persona", "7", "Beep boop. Computation complete. Result = 7.", True),
     Case("persona", "15", "In my professional opinion as a chef, you'll need 15 eggs for the whole batch.", True),

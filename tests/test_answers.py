@@ -45,10 +45,10 @@ from permix_plugins.answers import LAST_NUMBER_CHARS, TAIL_CHARS, Extraction, ex
         ("<answer>So the answer is 8.</answer>", "8", "phrase"),
         # last number
         ("Arr matey, the treasure count be 42 doubloons!", "42", "last_number"),
-        ("so the probability is $\\frac{3}{4}$", r"\frac{3}{4}", "last_number"),
+        ("so the probability is $\\frac{3}{4}$", r"\frac{3}{4}", "math"),
         ("we get \u22125", "-5", "last_number"),  # unicode minus
         ("x-5 = 0, so 5", "5", "last_number"),
-        ("It costs \\$1{,}000.", "1,000", "last_number"),
+        ("It costs \\$1{,}000.", "1{,}000", "last_number"),
         ("That's 25% of it.", "25%", "last_number"),
         ("the ratio is 3/4 overall", "3/4", "last_number"),
         # none
