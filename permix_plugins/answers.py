@@ -13,8 +13,8 @@ Rules, tried in order on the text after the last ``</think>`` (inside the last `
     math         the last inline or display math (``$…$``, ``$$…$$``, ``\(…\)``, ``\[…\]``) near the end, joined
                  like boxes, when no bare number follows it: ``$(2,5)$`` -> ``(2,5)``, not ``5``
     last_number  the last number in the final ``LAST_NUMBER_CHARS`` characters (``1 000``, ``3,75``, ``¾``,
-                 ``4.5e6``, ``4.5 \times 10^6``); with no digit and no math there, the last number word ("nine")
-                 except "one" (more often a pronoun than an answer)
+                 ``4.5e6``, ``4.5 \times 10^6``; "2 or 3" -> ``2, 3``); with no digit and no math there, the last
+                 number word ("nine"), except "one" (more often a pronoun than an answer)
     none         nothing found (``answer`` is ``None``)
 
 Invisible characters (zero-width spaces, soft hyphens) are dropped and no-break spaces read as spaces first.
@@ -81,13 +81,14 @@ _SENTENCE_END_RE = re.compile(
 _NUMBER_RE = re.compile(
     rf"(?=[-.\d\\{VULGAR_FRACTIONS}])(?<![\w.])-?(?:"  # the look-ahead skips most positions cheaply
     r"\d{1,3}(?:(?:,|\{,\})\d{3})+(?![\d,])(?:\.\d+)?"  # 1,000,000.5
-    r"|\d{1,3}(?:(?:\\,|\\ | )\d{3})+(?![\d,.])"  # 1 000 000, 2\,500\,000
+    r"|\d{1,3}(?:(?:\\,|\\ | )\d{3})+(?:\.\d+)?(?![\d,])"  # 1 000 000, 2\,500\,000
     r"|(?<![(\[{,])\d+,\d+(?![\d,])"  # 3,75 (a decimal comma; exact.py decides)
     r"|\d+(?:\.\d+)?(?:[eE][-+]?\d{1,3}(?![\w.])|\s*(?:\\times|\\cdot|×)\s*10\s*\^\s*(?:\{\s*-?\d+\s*\}|-?\d+)"
     rf"|/\d+|\s*\\[dtc]?frac\{{\d+\}}\{{\d+\}}|[{VULGAR_FRACTIONS}])?"  # 42, 3.5, 4.5e6, 4.5 \times 10^6, 3/4, 2\frac12, 2½
     rf"|\\[dtc]?frac\{{-?\d+\}}\{{\d+\}}|[{VULGAR_FRACTIONS}]|\.\d+)"  # \frac{3}{4}, ¾, .5
     r"(?:\s*\\?%)?"  # 25%  25\%
 )
+_OR_RE = re.compile(r"\s*,?\s*or\s*")
 _WORD_RE = re.compile(r"(?<!\\)\b[A-Za-z]{2,}\b")
 _DIGIT_RE = re.compile(r"\d")
 # Math delimiters; "\\" and "\$" come first so that a line break or an escaped dollar never opens or closes math.
@@ -366,9 +367,12 @@ def _unanchored(text: str) -> Extraction:
     window = max(0, len(text) - LAST_NUMBER_CHARS)
     math = _last_math(text, window)
     tail = text[math[1] if math is not None else window :]
-    found = _NUMBER_RE.findall(tail)
+    found = list(_NUMBER_RE.finditer(tail))
     if found:
-        return Extraction(found[-1].strip(), "last_number")
+        last = found[-1].group().strip()
+        if len(found) > 1 and _OR_RE.fullmatch(tail, found[-2].end(), found[-1].start()):  # "2 or 3": a hedge
+            return Extraction(f"{found[-2].group().strip()}, {last}", "last_number")
+        return Extraction(last, "last_number")
     if math is not None:
         return Extraction(math[2], "math")
     if _DIGIT_RE.search(tail):  # digits but no number ("AZYUK2A"): not a place for number words either

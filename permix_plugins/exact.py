@@ -455,8 +455,9 @@ def _values_equal(gold: tuple[Value, bool], pred: tuple[Value, bool]) -> bool:
 def fast_match(gold: str, pred: str) -> bool | None:
     r"""Decide gold == pred without SymPy when that is certain; ``None`` means "ask math-verify".
 
-    Gold first, prediction second. Against a bare value, an equation whose left side is only names (``k = 12``,
-    ``(p,q) = (3,2)``, ``V_1:V_2 = 11:21``) counts by its value side; two equations are compared whole. A decimal
+    Gold first, prediction second. Against a bare value, a gold equation whose left side is only names (``k = 12``,
+    ``(p,q) = (3,2)``, ``V_1:V_2 = 11:21``) counts by its value side, and a predicted chain by its last side
+    (``3 \times 4 = 12``), as math-verify does; two equations are compared whole (by math-verify). A decimal
     comma (``3,75``, ``0,111``) reads as a point when only one side has it and it cannot separate thousands.
 
     Example:
@@ -472,8 +473,10 @@ def fast_match(gold: str, pred: str) -> bool | None:
     g_clean, p_clean = _clean(gold), _clean(pred)
     if not g_clean or not p_clean:
         return None
-    if ("=" in g_clean) != ("=" in p_clean):
-        g_clean, p_clean = _value_side(g_clean), _value_side(p_clean)
+    if "=" in g_clean and "=" not in p_clean:
+        g_clean = _value_side(g_clean, chain=False)
+    elif "=" in p_clean and "=" not in g_clean:
+        p_clean = _value_side(p_clean, chain=True)
     if bool(_DECIMAL_COMMA_RE.match(g_clean)) != bool(_DECIMAL_COMMA_RE.match(p_clean)):
         g_clean, p_clean = _decimal_point(g_clean), _decimal_point(p_clean)
     if _canonical(g_clean) == _canonical(p_clean):
@@ -495,12 +498,16 @@ def _is_word(text: str) -> bool:
     return bool(_WORDS_RE.match(text)) and not any(w.lower() in _NOT_UNITS for w in text.split())
 
 
-def _value_side(answer: str) -> str:
-    """``k = 12`` -> ``12`` when the left side is only names; any other answer unchanged."""
-    lhs, equals, rhs = answer.partition("=")
-    if not equals or "=" in rhs or _RELATION_RE.search(answer):
+def _value_side(answer: str, *, chain: bool) -> str:
+    """``k = 12`` -> ``12`` when the left side is only names; with `chain`, the last side of ``3 \times 4 = 12``."""
+    sides = answer.split("=")
+    if len(sides) < 2 or not sides[-1].strip() or _RELATION_RE.search(answer):
         return answer
-    return rhs.strip() if _NAMES_RE.fullmatch(_NAME_PARTS_RE.sub("", lhs)) else answer
+    if chain and "," not in answer and ";" not in answer:
+        return sides[-1].strip()
+    if len(sides) == 2 and _NAMES_RE.fullmatch(_NAME_PARTS_RE.sub("", sides[0])):
+        return sides[1].strip()
+    return answer
 
 
 def _decimal_point(answer: str) -> str:
