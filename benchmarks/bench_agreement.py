@@ -67,12 +67,16 @@ def math_verify_cases(tests_dir: Path) -> tuple[list[Case], int]:
     for name in MATH_VERIFY_FILES:
         path = tests_dir / name
         if not path.is_file():
-            raise SystemExit(f"--math-verify-tests: {path} not found (expected a checkout of huggingface/Math-Verify)")
+            raise SystemExit(
+                f"--math-verify-tests: {path} not found (expected a checkout of huggingface/Math-Verify)"
+            )
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
             if not (isinstance(node, ast.FunctionDef) and node.name.startswith("test_")):
                 continue
             for decorator in node.decorator_list:
-                if not (isinstance(decorator, ast.Call) and getattr(decorator.func, "attr", "") == "parametrize"):
+                if not (
+                    isinstance(decorator, ast.Call) and getattr(decorator.func, "attr", "") == "parametrize"
+                ):
                     continue
                 names = [n.strip() for n in ast.literal_eval(decorator.args[0]).split(",")]
                 if not {"gold", "pred", "expected"} <= set(names):
@@ -83,7 +87,9 @@ def math_verify_cases(tests_dir: Path) -> tuple[list[Case], int]:
                     except ValueError:  # e.g. an f-string computed at import time
                         skipped += 1
                         continue
-                    cases.append(Case(f"{name}::{node.name}[{k}]", row["gold"], row["pred"], bool(row["expected"])))
+                    cases.append(
+                        Case(f"{name}::{node.name}[{k}]", row["gold"], row["pred"], bool(row["expected"]))
+                    )
     return cases, skipped
 
 
@@ -92,22 +98,37 @@ def gsm8k_sets(data_dir: Path) -> dict[str, list[Case]]:
     paths = {name: data_dir / name for name in ("test.jsonl", "example_model_solutions.jsonl")}
     for path in paths.values():
         if not path.is_file():
-            raise SystemExit(f"--gsm8k-dir: {path} not found (expected grade-school-math's grade_school_math/data)")
-    tests = [json.loads(line) for line in paths["test.jsonl"].read_text(encoding="utf-8").splitlines() if line]
+            raise SystemExit(
+                f"--gsm8k-dir: {path} not found (expected grade-school-math's grade_school_math/data)"
+            )
+    tests = [
+        json.loads(line) for line in paths["test.jsonl"].read_text(encoding="utf-8").splitlines() if line
+    ]
     value = {row["question"]: row["answer"].rsplit("####", 1)[1].strip() for row in tests}
     labelled = []
-    for row in map(json.loads, paths["example_model_solutions.jsonl"].read_text(encoding="utf-8").splitlines()):
+    for row in map(
+        json.loads, paths["example_model_solutions.jsonl"].read_text(encoding="utf-8").splitlines()
+    ):
         for model, result in row.items():
             if isinstance(result, dict) and "is_correct" in result:
                 labelled.append(
-                    Case(f"{model}:{len(labelled)}", value[row["question"]], result["solution"], result["is_correct"])
+                    Case(
+                        f"{model}:{len(labelled)}",
+                        value[row["question"]],
+                        result["solution"],
+                        result["is_correct"],
+                    )
                 )
     golds = [Case(f"gold:{i}", value[r["question"]], r["answer"], True) for i, r in enumerate(tests)]
     shifted = [
         Case(f"shifted:{i}", value[a["question"]], b["answer"], value[a["question"]] == value[b["question"]])
         for i, (a, b) in enumerate(zip(tests, tests[1:] + tests[:1]))
     ]
-    return {"GSM8K labelled solutions": labelled, "GSM8K gold solutions": golds, "GSM8K shifted pairs": shifted}
+    return {
+        "GSM8K labelled solutions": labelled,
+        "GSM8K gold solutions": golds,
+        "GSM8K shifted pairs": shifted,
+    }
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -160,7 +181,9 @@ def report(
 ) -> None:
     golds, preds = [c.gold for c in cases], [c.pred for c in cases]
     verdicts, ours_rate = timed(lambda: verifier.verify_batch(golds, preds), len(cases))
-    results: dict[str, tuple[list[bool], float]] = {"permix": ([v.correct is True for v in verdicts], ours_rate)}
+    results: dict[str, tuple[list[bool], float]] = {
+        "permix": ([v.correct is True for v in verdicts], ours_rate)
+    }
     for name, scorer in others.items():
         results[name] = timed(lambda scorer=scorer: scorer(golds, preds), len(cases))
 
@@ -199,7 +222,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--math-verify-tests", type=Path, help="a Math-Verify checkout, or its tests/ folder")
     parser.add_argument("--gsm8k-dir", type=Path, help="grade-school-math's grade_school_math/data folder")
-    parser.add_argument("--workers", type=int, default=None, help="permix verifier workers (default min(4, cpus))")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="permix verifier workers (default min(4, cpus))"
+    )
     parser.add_argument("--skip", default="", help="comma-separated scorers to leave out: trl, verl, raw")
     args = parser.parse_args()
     if args.math_verify_tests is None and args.gsm8k_dir is None:

@@ -67,12 +67,15 @@ _PHRASE_RE = re.compile(
     r"|^[^\w\n]*answer\s*[:=])",
     re.IGNORECASE | re.MULTILINE,
 )
-_LEAD_IN_RE = re.compile(r"^(?:as follows|given (?:by|below)|shown below|as shown below|below|the following)\b\W*", re.I)
-# A phrase capture starting with one of these words is a sentence about the answer, not the answer.
-_NOT_AN_ANSWER = frozenset(
-    "within in inside as that not below above following given shown to clear correct incorrect wrong obvious "
-    "simple straightforward therefore thus then now here there".split()
+_LEAD_IN_RE = re.compile(
+    r"^(?:as follows|given (?:by|below)|shown below|as shown below|below|the following)\b\W*", re.IGNORECASE
 )
+# A phrase capture starting with one of these words is a sentence about the answer, not the answer.
+_NOT_AN_ANSWER = frozenset((
+    "within", "in", "inside", "as", "that", "not", "below", "above", "following", "given", "shown", "to", "clear",
+    "correct", "incorrect", "wrong", "obvious", "simple", "straightforward", "therefore", "thus", "then", "now",
+    "here", "there",
+))  # fmt: skip
 _QUOTES_RE = re.compile(r"^\\?[\"\u201c]|\\?[\"\u201d]$")  # "the answer is \"$12$\""
 _EMPTY_BOX_RE = re.compile(r"\\(?:boxed|fbox)\s*\{\s*\}")
 _SENTENCE_END_RE = re.compile(

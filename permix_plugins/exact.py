@@ -23,20 +23,40 @@ import unicodedata
 from fractions import Fraction
 from typing import Any
 
-__all__ = ["NUMBER_WORDS_RE", "VULGAR_FRACTIONS", "fast_match", "normalize_unicode", "number_from_words", "to_latex"]
+__all__ = [
+    "NUMBER_WORDS_RE",
+    "VULGAR_FRACTIONS",
+    "fast_match",
+    "normalize_unicode",
+    "number_from_words",
+    "to_latex",
+]
 
 VULGAR_FRACTIONS = "¼½¾⅐⅑⅒⅓⅔⅕⅖⅗⅘⅙⅚⅛⅜⅝⅞"
-_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad\x00"  # zero-width spaces and joiners, BOM, soft hyphen, NUL
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad\x00"  # zero-width spaces, joiners, BOM, soft hyphen, NUL
 _SPACES = "\u00a0\u2007\u2008\u2009\u200a\u202f"  # no-break, figure and thin spaces
+
+
+def _vulgar_latex(fraction: str) -> str:
+    numerator, denominator = unicodedata.normalize("NFKC", fraction).split("\u2044")  # "¾" -> "3⁄4"
+    return rf"\frac{{{numerator}}}{{{denominator}}}"
+
+
 _TEXT_UNICODE = str.maketrans(
-    {"\u2212": "-", "\u2013": "-", "\u2044": "/", **dict.fromkeys(_INVISIBLE, None), **dict.fromkeys(_SPACES, " ")}
+    {
+        "\u2212": "-",
+        "\u2013": "-",
+        "\u2044": "/",
+        **dict.fromkeys(_INVISIBLE, None),
+        **dict.fromkeys(_SPACES, " "),
+    }
 )
 _UNICODE = str.maketrans(
     {
         **_TEXT_UNICODE,
         "\u03c0": r"\pi ", "\u00d7": r"\times ", "\u00b7": r"\cdot ", "\u00f7": r"\div ", "\u221a": r"\sqrt",
         "\u221e": r"\infty ", "\u00b0": r"^\circ",
-        **{ch: r"\frac{%s}{%s}" % tuple(unicodedata.normalize("NFKC", ch).split("\u2044")) for ch in VULGAR_FRACTIONS},
+        **{ch: _vulgar_latex(ch) for ch in VULGAR_FRACTIONS},
     }
 )  # fmt: skip
 _SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹⁻"
@@ -44,13 +64,14 @@ _SUPERSCRIPT_RE = re.compile(f"[{_SUPERSCRIPTS}]+")
 _SUPERSCRIPT_DIGITS = str.maketrans(_SUPERSCRIPTS, "0123456789-")
 
 # Number words ("nine", "twenty-four", "three hundred and five"); "and" only after a scale word.
-_NUMBER_WORD_VALUES = {
-    word: value
-    for value, word in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-        "seventeen eighteen nineteen".split()
-    )
-} | {word: 20 + 10 * i for i, word in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split())}
+_SMALL_NUMBERS = (
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+    "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
+)  # fmt: skip
+_TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+_NUMBER_WORD_VALUES = {w: i for i, w in enumerate(_SMALL_NUMBERS)} | {
+    w: 20 + 10 * i for i, w in enumerate(_TENS)
+}
 _SCALE_WORD_VALUES = {"hundred": 100, "thousand": 10**3, "million": 10**6, "billion": 10**9}
 _NUMBER_WORD = "|".join(sorted(_NUMBER_WORD_VALUES, key=len, reverse=True))
 NUMBER_WORDS_RE = re.compile(
@@ -513,7 +534,9 @@ def _value_side(answer: str, *, chain: bool) -> str:
 def _decimal_point(answer: str) -> str:
     """``3,75`` -> ``3.75`` and ``0,111`` -> ``0.111``; ``1,000`` (a thousands separator) unchanged."""
     match = _DECIMAL_COMMA_RE.match(answer)
-    if match is None or (len(match[2]) == 3 and len(match[1].lstrip("+-")) <= 3 and match[1].lstrip("+-")[0] != "0"):
+    if match is None or (
+        len(match[2]) == 3 and len(match[1].lstrip("+-")) <= 3 and match[1].lstrip("+-")[0] != "0"
+    ):
         return answer
     return f"{match[1]}.{match[2]}{answer[match.end() :]}"
 
@@ -531,7 +554,9 @@ def number_from_words(words: str) -> int | None:
                 return None
             current += value
         elif word in _SCALE_WORD_VALUES:
-            if not last or (last in _SCALE_WORD_VALUES and _SCALE_WORD_VALUES[word] <= _SCALE_WORD_VALUES[last]):
+            if not last or (
+                last in _SCALE_WORD_VALUES and _SCALE_WORD_VALUES[word] <= _SCALE_WORD_VALUES[last]
+            ):
                 return None
             if word == "hundred":
                 current *= 100
