@@ -39,7 +39,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from permix_plugins.exact import NUMBER_WORDS_RE, VULGAR_FRACTIONS, normalize_unicode
+from permix_plugins.exact import NUMBER_WORDS_RE, VULGAR_FRACTIONS, normalize_unicode, number_from_words
 
 __all__ = ["LAST_NUMBER_CHARS", "TAIL_CHARS", "Extraction", "Source", "extract_answer", "extract_gold"]
 
@@ -380,5 +380,7 @@ def _unanchored(text: str) -> Extraction:
         return Extraction(math[2], "math")
     if _DIGIT_RE.search(tail):  # digits but no number ("AZYUK2A"): not a place for number words either
         return NO_ANSWER
-    words = [w for w in NUMBER_WORDS_RE.findall(tail) if w.lower() != "one"]
+    words = [
+        w for w in NUMBER_WORDS_RE.findall(tail) if w.lower() != "one" and number_from_words(w) is not None
+    ]
     return Extraction(words[-1], "last_number") if words else NO_ANSWER
