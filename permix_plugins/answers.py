@@ -203,7 +203,7 @@ def _anchored(text: str) -> tuple[Extraction | None, str]:
     boxes, unclosed = _boxes(text)
     if boxes:
         end, boxed = _last_boxed(boxes, text)
-        later = _last_phrase(text, end, need_value=True)  # "\boxed{255} ... The final answer is $10,455$."
+        later = _last_phrase(text, end, after_box=True)  # "\boxed{255} ... The final answer is $10,455$."
         return (Extraction(later, "phrase") if later else Extraction(boxed, "boxed")), text
     if unclosed is not None:  # a botched box: later rules must not read numbers out of it
         text = text[:unclosed]
@@ -289,21 +289,30 @@ def _last_hash(text: str) -> str | None:
     return None
 
 
-def _last_phrase(text: str, start: int = 0, *, need_value: bool = False) -> str | None:
-    """The last phrase capture after `start` that is an answer (with `need_value`: one with a digit or LaTeX)."""
+def _last_phrase(text: str, start: int = 0, *, after_box: bool = False) -> str | None:
+    """The last phrase capture after `start` that is an answer.
+
+    With `after_box`, only a "final answer" phrase whose capture is itself a value (a digit or LaTeX, not a number
+    picked out of a sentence) counts: it may override the box before it.
+    """
     for match in reversed(list(_PHRASE_RE.finditer(text, start))[-_MAX_ANCHORS:]):
+        if after_box and "final" not in match.group().lower():
+            continue
         lines = text[match.end() : match.end() + _PHRASE_CHARS].split("\n")
         line = _LEAD_IN_RE.sub("", lines[0].strip(" \t*_:"))
         if not line.strip(" \t*_:"):  # "Final answer:\n\n42": the answer is on the next non-empty line
             line = next((ln for ln in lines[1:4] if ln.strip()), "")
-        answer = _clean_phrase(line)
-        if answer and (not need_value or any(ch.isdigit() or ch == "\\" for ch in answer)):
+        answer = _clean_phrase(line, from_prose=not after_box)
+        if answer and (not after_box or any(ch.isdigit() or ch == "\\" for ch in answer)):
             return answer
     return None
 
 
-def _clean_phrase(raw: str) -> str | None:
-    """Trim a phrase capture to the answer: markdown, math delimiters, the rest of the sentence; None for prose."""
+def _clean_phrase(raw: str, *, from_prose: bool = True) -> str | None:
+    """Trim a phrase capture to the answer: markdown, math delimiters, the rest of the sentence; None for prose.
+
+    With `from_prose`, a sentence with a number in it gives that number ("that there are 42 apples" -> ``42``).
+    """
     text = _QUOTES_RE.sub("", raw.strip().strip("*_").strip())
     if _EMPTY_BOX_RE.search(text):  # "the answer is within \boxed{}": an echo of the prompt
         return None
@@ -326,8 +335,8 @@ def _clean_phrase(raw: str) -> str | None:
     text = text.strip().strip("*_").rstrip(".").strip()
     words = _WORD_RE.findall(text)
     if len(words) - sum(len(_WORD_RE.findall(m.group())) for m in NUMBER_WORDS_RE.finditer(text)) >= 3:
-        # "that there are 42 apples": prose around a number (digits first, else number words)
-        found = _NUMBER_RE.findall(text) or NUMBER_WORDS_RE.findall(text)
+        # prose around a number: digits first, else number words
+        found = (_NUMBER_RE.findall(text) or NUMBER_WORDS_RE.findall(text)) if from_prose else []
         return found[-1].strip() if found else None
     if words and words[0].lower() in _NOT_AN_ANSWER and not _DIGIT_RE.search(text):
         return None

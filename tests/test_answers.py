@@ -63,6 +63,7 @@ from permix_plugins.answers import LAST_NUMBER_CHARS, TAIL_CHARS, Extraction, ex
         (r"\boxed{41} and then I got \boxed{42}", "42", "boxed"),  # a correction
         (r"\boxed{255}. Final Answer: The final answer is $10,455$. I hope so.", "10,455", "phrase"),
         (r"\boxed{5}. I hope the answer is clear.", "5", "boxed"),  # a later phrase without a value
+        (r"\boxed{12}. So the final answer is 3 times larger than 4", "12", "boxed"),  # a number in prose
         # phrases capture values, never sentences
         ("14 * 7 = 98\n\nThe answer is within \\boxed{}.", "98", "last_number"),
         ("The answer is as follows:\n\n$x = 3$", "x = 3", "phrase"),
