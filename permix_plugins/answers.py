@@ -19,7 +19,7 @@ Rules, tried in order on the text after the last ``</think>`` (inside the last `
 
 Invisible characters (zero-width spaces, soft hyphens) are dropped and no-break spaces read as spaces first.
 Work is bounded: only the last ``TAIL_CHARS`` characters are scanned, and every scan is linear.
-Golds go through `extract_gold`, which also accepts plain values and reads every box of a gold as one answer.
+Golds go through `extract_gold`, which also accepts plain values and golds that are only math (``$[0,1)$``).
 
 Example:
     >>> extract_answer(r"So $x=2$, hence \boxed{\frac{1}{2}}.")
@@ -202,7 +202,7 @@ def _anchored(text: str) -> tuple[Extraction | None, str]:
     """The boxed, hash and phrase rules, in that order; also the text left for the later rules."""
     boxes, unclosed = _boxes(text)
     if boxes:
-        end, boxed = _last_boxed(boxes, text)
+        _, end, boxed = _run(boxes, text, last=True)
         later = _last_phrase(text, end, after_box=True)  # "\boxed{255} ... The final answer is $10,455$."
         return (Extraction(later, "phrase") if later else Extraction(boxed, "boxed")), text
     if unclosed is not None:  # a botched box: later rules must not read numbers out of it
@@ -264,21 +264,17 @@ def _joined(text: str, end: int, start: int) -> bool:
     return "\n\n" not in gap and _JOINED_GAP_RE.fullmatch(_GAP_NOISE_RE.sub(" ", gap)) is not None
 
 
-def _chain(spans: list[tuple[int, int, str]], text: str) -> tuple[int, int, str]:
-    """The last span together with the spans joined to it (at most `_MAX_ANCHORS`): (start, end, "a, b, c")."""
-    start, end, content = spans[-1]
-    parts = [content]
-    for prev_start, prev_end, prev_content in reversed(spans[-_MAX_ANCHORS:-1]):
-        if prev_end > start or not _joined(text, prev_end, start):
+def _run(spans: list[tuple[int, int, str]], text: str, *, last: bool) -> tuple[int, int, str]:
+    """The last (or first) span with the spans joined to it, at most `_MAX_ANCHORS`: (start, end, "a, b, c")."""
+    order = spans[: -_MAX_ANCHORS - 1 : -1] if last else spans[:_MAX_ANCHORS]
+    run = [order[0]]
+    for span in order[1:]:
+        left, right = (span, run[-1]) if last else (run[-1], span)
+        if left[1] > right[0] or not _joined(text, left[1], right[0]):
             break
-        parts.append(prev_content)
-        start = prev_start
-    return start, end, ", ".join(reversed(parts))
-
-
-def _last_boxed(boxes: list[tuple[int, int, str]], text: str) -> tuple[int, str]:
-    _, end, answer = _chain(boxes, text)
-    return end, answer
+        run.append(span)
+    run.sort()
+    return run[0][0], run[-1][1], ", ".join(content for _, _, content in run)
 
 
 def _last_hash(text: str) -> str | None:
@@ -316,15 +312,9 @@ def _clean_phrase(raw: str, *, from_prose: bool = True) -> str | None:
     text = _QUOTES_RE.sub("", raw.strip().strip("*_").strip())
     if _EMPTY_BOX_RE.search(text):  # "the answer is within \boxed{}": an echo of the prompt
         return None
-    spans = _math_spans(text)
+    spans = [span for span in _math_spans(text) if span[2]]
     if spans and spans[0][0] == 0:  # "$x = 2$ and $x = 3$.": the math right after the phrase, joined
-        parts, end = [spans[0][2].strip()], spans[0][1]
-        for start, next_end, content in spans[1:]:
-            if not _joined(text, end, start):
-                break
-            parts.append(content.strip())
-            end = next_end
-        return ", ".join(p for p in parts if p) or None
+        return _run(spans, text, last=False)[2] or None
     for opener in ("$$", "$", "\\(", "\\["):
         if text.startswith(opener):  # an unclosed delimiter
             text = text[len(opener) :]
@@ -355,7 +345,7 @@ def _math_spans(text: str) -> list[tuple[int, int, str]]:
             if token in _MATH_CLOSER:
                 opener = (token, match.start(), match.end())
         elif token == _MATH_CLOSER[opener[0]] or (opener[0] == "$" and token == "$$"):
-            spans.append((opener[1], match.end(), text[opener[2] : match.start()]))
+            spans.append((opener[1], match.end(), text[opener[2] : match.start()].strip()))
             opener = None
         elif token == "\n" and opener[0] == "$":
             opener = None
@@ -367,11 +357,11 @@ def _last_math(text: str, window: int) -> tuple[int, int, str] | None:
     if "$" not in text and "\\(" not in text and "\\[" not in text:
         return None
     spans = [
-        (start, end, content.strip())
+        (start, end, content)
         for start, end, content in _math_spans(text)[-_MAX_ANCHORS:]
-        if end > window and content.strip() and not _PROSE_RE.search(_TEXT_ARG_RE.sub("", content))
+        if end > window and content and not _PROSE_RE.search(_TEXT_ARG_RE.sub("", content))
     ]
-    return _chain(spans, text) if spans else None
+    return _run(spans, text, last=True) if spans else None
 
 
 def _unanchored(text: str) -> Extraction:

@@ -1,9 +1,10 @@
 r"""Exact comparison of closed-form answers, without SymPy and without floats (MathVerifier's fast path).
 
-`fast_match(gold, pred)` decides integers, decimals, fractions, ``1,000`` / ``1{,}000``, signs, ``\$``, percent,
-units, scale words, ``+ - * / ^ !``, and sums of rational multiples of square roots and powers of π
-(``2\sqrt{2} = \sqrt{8}``, ``\frac{\pi}{3}``), within size bounds; identical normalised strings, multiple-choice
-letters and plain words are compared as text. It returns ``None`` for anything it cannot decide exactly, which
+`fast_match(gold, pred)` decides integers, decimals (also ``3,75``), fractions (also ``¾``), ``1,000`` / ``1{,}000`` /
+``1 000``, signs, ``\$``, percent, units, scale and number words ("twenty-four"), scientific notation, ``+ - * / ^ !``,
+and sums of rational multiples of square roots and powers of π (``2\sqrt{2} = \sqrt{8}``, ``\frac{\pi}{3}``), within
+size bounds, and the value side of an equation against a bare value (``k = 12``); identical normalised strings,
+multiple-choice letters and plain words are compared as text. It returns ``None`` for anything it cannot decide exactly, which
 then goes to math-verify. Being exact, it avoids math-verify's rounding false positives:
 ``\frac{1}{2^{99}} != \frac{1}{2^{98}}`` and ``0.333333 != \frac{1}{3}``.
 
@@ -93,8 +94,13 @@ _DEGREE_RE = re.compile(r"\s*\^\s*(?:\\circ|\{\\circ\})$")
 _UNIT_RE = re.compile(r"^(.*?[\d}])\s+([A-Za-z]{2,}(?:\s+[A-Za-z]{2,})*)$")
 _MIXED_RE = re.compile(r"^([-+]?)(\d+)\s*\\frac\{(\d+)\}\{(\d+)\}$")
 _RELATION_RE = re.compile(r"[<>]|!=|\\(?:[lg]eq?|neq?|[lg]t|approx|in|sim|equiv)(?![A-Za-z])")
-_NAME_PARTS_RE = re.compile(r"\\[dt]?frac|_\{?\w+\}?|[\s(){},:]")  # what may surround names on a left side
-_NAMES_RE = re.compile(r"(?:[A-Za-z]|\\[A-Za-z]+)+")
+# What may surround names on a left side (subscripts, fractions, tuples, ratios, accents), and the names.
+_NAME_PARTS_RE = re.compile(r"\\(?:[dt]?frac|overline|bar|hat|vec|angle|mathrm|text)|_\{?\w+\}?|[\s(){},:]")
+_NAMES_RE = re.compile(
+    r"(?:[A-Za-z]|\\(?:alpha|beta|gamma|delta|epsilon|varepsilon|zeta|eta|theta|vartheta|iota|kappa|lambda|mu|nu"
+    r"|xi|rho|sigma|tau|upsilon|phi|varphi|chi|psi|omega|Gamma|Delta|Theta|Lambda|Xi|Sigma|Phi|Psi|Omega)"
+    r"(?![A-Za-z]))+"
+)
 _DECIMAL_COMMA_RE = re.compile(r"^([-+]?\d+),(\d+)(?=\s*(?:\\?%)?$)")
 _SPACE_THOUSANDS_RE = re.compile(r"(?<![\d.,])\d{1,3}(?: \d{3})+(?!\d)")
 _TIMES_TEN_RE = re.compile(r"(\d)\s*[xX]\s*(?=10\s*\^)")  # 4.5 x 10^6
@@ -520,7 +526,7 @@ def _is_word(text: str) -> bool:
 
 
 def _value_side(answer: str, *, chain: bool) -> str:
-    """``k = 12`` -> ``12`` when the left side is only names; with `chain`, the last side of ``3 \times 4 = 12``."""
+    r"""``k = 12`` -> ``12`` when the left side is only names; with `chain`, the last side of ``3 \times 4 = 12``."""
     sides = answer.split("=")
     if len(sides) < 2 or not sides[-1].strip() or _RELATION_RE.search(answer):
         return answer
