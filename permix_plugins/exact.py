@@ -1,9 +1,10 @@
 r"""Exact comparison of closed-form answers, without SymPy and without floats (MathVerifier's fast path).
 
-`fast_match(gold, pred)` decides integers, decimals, fractions, ``1,000`` / ``1{,}000``, signs, ``\$``, percent,
-units, scale words, ``+ - * / ^ !``, and sums of rational multiples of square roots and powers of π
-(``2\sqrt{2} = \sqrt{8}``, ``\frac{\pi}{3}``), within size bounds; identical normalised strings, multiple-choice
-letters and plain words are compared as text. It returns ``None`` for anything it cannot decide exactly, which
+`fast_match(gold, pred)` decides integers, decimals (also ``3,75``), fractions (also ``¾``), ``1,000`` / ``1{,}000`` /
+``1 000``, signs, ``\$``, percent, units, scale and number words ("twenty-four"), scientific notation, ``+ - * / ^ !``,
+and sums of rational multiples of square roots and powers of π (``2\sqrt{2} = \sqrt{8}``, ``\frac{\pi}{3}``), within
+size bounds, and the value side of an equation against a bare value (``k = 12``); identical normalised strings,
+multiple-choice letters and plain words are compared as text. It returns ``None`` for anything it cannot decide exactly, which
 then goes to math-verify. Being exact, it avoids math-verify's rounding false positives:
 ``\frac{1}{2^{99}} != \frac{1}{2^{98}}`` and ``0.333333 != \frac{1}{3}``.
 
@@ -19,17 +20,69 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from fractions import Fraction
 from typing import Any
 
-__all__ = ["fast_match", "to_latex"]
+__all__ = [
+    "NUMBER_WORDS_RE",
+    "VULGAR_FRACTIONS",
+    "fast_match",
+    "normalize_unicode",
+    "number_from_words",
+    "to_latex",
+]
 
+VULGAR_FRACTIONS = "¼½¾⅐⅑⅒⅓⅔⅕⅖⅗⅘⅙⅚⅛⅜⅝⅞"
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad\x00"  # zero-width spaces, joiners, BOM, soft hyphen, NUL
+_SPACES = "\u00a0\u2007\u2008\u2009\u200a\u202f"  # no-break, figure and thin spaces
+
+
+def _vulgar_latex(fraction: str) -> str:
+    numerator, denominator = unicodedata.normalize("NFKC", fraction).split("\u2044")  # "¾" -> "3⁄4"
+    return rf"\frac{{{numerator}}}{{{denominator}}}"
+
+
+_TEXT_UNICODE = str.maketrans(
+    {
+        "\u2212": "-",
+        "\u2013": "-",
+        "\u2044": "/",
+        **dict.fromkeys(_INVISIBLE, None),
+        **dict.fromkeys(_SPACES, " "),
+    }
+)
 _UNICODE = str.maketrans(
     {
-        "\u2212": "-", "\u2013": "-", "\u03c0": r"\pi ", "\u00d7": r"\times ", "\u00b7": r"\cdot ",
-        "\u00f7": r"\div ", "\u221a": r"\sqrt", "\u221e": r"\infty ", "\u00b0": r"^\circ", "\u00a0": " ", "\x00": None,
+        **_TEXT_UNICODE,
+        "\u03c0": r"\pi ", "\u00d7": r"\times ", "\u00b7": r"\cdot ", "\u00f7": r"\div ", "\u221a": r"\sqrt",
+        "\u221e": r"\infty ", "\u00b0": r"^\circ",
+        **{ch: _vulgar_latex(ch) for ch in VULGAR_FRACTIONS},
     }
 )  # fmt: skip
+_SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹⁻"
+_SUPERSCRIPT_RE = re.compile(f"[{_SUPERSCRIPTS}]+")
+_SUPERSCRIPT_DIGITS = str.maketrans(_SUPERSCRIPTS, "0123456789-")
+
+# Number words ("nine", "twenty-four", "three hundred and five"); "and" only after a scale word.
+_SMALL_NUMBERS = (
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+    "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
+)  # fmt: skip
+_TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+_NUMBER_WORD_VALUES = {w: i for i, w in enumerate(_SMALL_NUMBERS)} | {
+    w: 20 + 10 * i for i, w in enumerate(_TENS)
+}
+_SCALE_WORD_VALUES = {"hundred": 100, "thousand": 10**3, "million": 10**6, "billion": 10**9}
+_NUMBER_WORD = "|".join(sorted(_NUMBER_WORD_VALUES, key=len, reverse=True))
+NUMBER_WORDS_RE = re.compile(
+    rf"\b(?:{_NUMBER_WORD})(?:[ -](?:{_NUMBER_WORD}|hundred|thousand|million|billion)"
+    rf"|(?:(?<=hundred)|(?<=thousand)|(?<=million)|(?<=billion))\s+and\s+(?:{_NUMBER_WORD}))*\b(?!-)",
+    re.IGNORECASE,
+)
+"""A run of English number words, found by extraction and read by `number_from_words`."""
+_LEADING_NUMBER_WORDS_RE = re.compile(rf"^(?:(minus|negative)\s+)?({NUMBER_WORDS_RE.pattern})", re.IGNORECASE)
+
 _SPACING_RE = re.compile(r"\\(?:left|right|displaystyle|quad|qquad|[!,;: ])|~")
 _TEXT_CMD_RE = re.compile(r"\\(?:text|textbf|textit|textrm|mathrm|mathbf|mathit|mbox|operatorname)\s*\{")
 _FRAC_DIGITS_RE = re.compile(r"\\frac\s*(\d)\s*(\d)")
@@ -40,12 +93,22 @@ _PERCENT_RE = re.compile(r"\s*(?:\\%|%|percent)$")
 _DEGREE_RE = re.compile(r"\s*\^\s*(?:\\circ|\{\\circ\})$")
 _UNIT_RE = re.compile(r"^(.*?[\d}])\s+([A-Za-z]{2,}(?:\s+[A-Za-z]{2,})*)$")
 _MIXED_RE = re.compile(r"^([-+]?)(\d+)\s*\\frac\{(\d+)\}\{(\d+)\}$")
-_ASSIGNMENT_RE = re.compile(r"^[A-Za-z]\s*=\s*(.+)$")
+_RELATION_RE = re.compile(r"[<>]|!=|\\(?:[lg]eq?|neq?|[lg]t|approx|in|sim|equiv)(?![A-Za-z])")
+# What may surround names on a left side (subscripts, fractions, tuples, ratios, accents), and the names.
+_NAME_PARTS_RE = re.compile(r"\\(?:[dt]?frac|overline|bar|hat|vec|angle|mathrm|text)|_\{?\w+\}?|[\s(){},:]")
+_NAMES_RE = re.compile(
+    r"(?:[A-Za-z]|\\(?:alpha|beta|gamma|delta|epsilon|varepsilon|zeta|eta|theta|vartheta|iota|kappa|lambda|mu|nu"
+    r"|xi|rho|sigma|tau|upsilon|phi|varphi|chi|psi|omega|Gamma|Delta|Theta|Lambda|Xi|Sigma|Phi|Psi|Omega)"
+    r"(?![A-Za-z]))+"
+)
+_DECIMAL_COMMA_RE = re.compile(r"^([-+]?\d+),(\d+)(?=\s*(?:\\?%)?$)")
+_SPACE_THOUSANDS_RE = re.compile(r"(?<![\d.,])\d{1,3}(?: \d{3})+(?!\d)")
+_TIMES_TEN_RE = re.compile(r"(\d)\s*[xX]\s*(?=10\s*\^)")  # 4.5 x 10^6
 _CHOICE_RE = re.compile(r"^\(?([A-J])\)?[.:]?$")
 _PRED_CHOICE_RE = re.compile(r"^\(?([A-Ja-j])(?:\)|[.:](?=\s|$)|(?=\s)|$)")
 _WORDS_RE = re.compile(r"^[A-Za-z]{2,}(?: [A-Za-z]+)*$")
 _TOKEN_RE = re.compile(
-    r"\s*(?:(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+\.?\d*|\.\d+)"
+    r"\s*(?:(?P<num>(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+\.?\d*|\.\d+)(?:[eE][-+]?\d{1,3}(?![\d.]))?)"
     r"|(?P<cmd>\\(?:frac|sqrt|pi|cdot|times|div)(?![A-Za-z]))|(?P<op>[-+*/^()!{}]))"
 )
 _SQRT_DIGIT_RE = re.compile(r"\\sqrt\s*(\d)")
@@ -95,20 +158,20 @@ def _unwrap_text_commands(text: str) -> str:
 
 def _clean(answer: str) -> str:
     """Meaning-preserving cleanup: unicode, ``$``, spacing commands, ``\\text{}``, ``\\dfrac``, ``{,}``, markdown."""
-    text = answer.translate(_UNICODE)
-    text = text.replace(r"\$", "").replace("$", "").replace("**", "")
-    text = (
-        _SPACING_RE.sub("", text)
-        .replace(r"\dfrac", r"\frac")
-        .replace(r"\tfrac", r"\frac")
-        .replace("{,}", ",")
-    )
-    text = _unwrap_text_commands(text)
-    text = _FRAC_DIGITS_RE.sub(r"\\frac{\1}{\2}", text)
-    text = _FRAC_DIGIT_BRACE_RE.sub(r"\\frac{\1}{", text)
-    text = _FRAC_BRACE_DIGIT_RE.sub(r"\\frac\1{\2}", text)
-    text = _SQRT_DIGIT_RE.sub(r"\\sqrt{\1}", text)
+    text = _unicode_to_latex(answer).replace(r"\$", "").replace("$", "").replace("**", "").replace("{,}", ",")
+    text = _SPACING_RE.sub("", text)
+    if "\\" in text:  # the LaTeX rewrites, only where there is LaTeX (most answers are plain numbers)
+        text = text.replace(r"\dfrac", r"\frac").replace(r"\tfrac", r"\frac").replace(r"\cfrac", r"\frac")
+        text = _unwrap_text_commands(text)
+        text = _FRAC_DIGITS_RE.sub(r"\\frac{\1}{\2}", text)
+        text = _FRAC_DIGIT_BRACE_RE.sub(r"\\frac{\1}{", text)
+        text = _FRAC_BRACE_DIGIT_RE.sub(r"\\frac\1{\2}", text)
+        text = _SQRT_DIGIT_RE.sub(r"\\sqrt{\1}", text)
+    if "^" in text:
+        text = _TIMES_TEN_RE.sub(r"\1\\times ", text)
     text = " ".join(text.split()).rstrip(".").strip()
+    if " " in text:
+        text = _SPACE_THOUSANDS_RE.sub(lambda m: m.group().replace(" ", ""), text)  # 1 000 000
     for opener, closer in (("\\(", "\\)"), ("\\[", "\\]")):
         if text.startswith(opener) and text.endswith(closer):
             text = text[2:-2].strip()
@@ -373,7 +436,17 @@ def _evaluate(rpn: list[Any]) -> Value | None:
 def _exact_value(answer: str) -> tuple[Value, bool] | None:
     r"""The exact value of a numeric answer (``-\$1{,}000``, ``12.5\%``, ``2\sqrt{2}``, ``\frac{\pi}{3}``, ``5!``) and
     whether it carried a percent sign; None if it is not a closed-form number this path can evaluate."""
-    text = _clean(answer)
+    return _clean_value(_clean(answer))
+
+
+def _clean_value(text: str) -> tuple[Value, bool] | None:
+    """`_exact_value` of an answer already through `_clean`."""
+    words = _LEADING_NUMBER_WORDS_RE.match(text)
+    if words:  # "nine ducks", "minus twenty-four"
+        number = number_from_words(words.group(2))
+        if number is None:
+            return None
+        text = f"{'-' if words.group(1) else ''}{number}{text[words.end() :]}"
     percent = bool(_PERCENT_RE.search(text))
     text = _PERCENT_RE.sub("", text)
     text = _DEGREE_RE.sub("", text)
@@ -409,29 +482,39 @@ def _values_equal(gold: tuple[Value, bool], pred: tuple[Value, bool]) -> bool:
 def fast_match(gold: str, pred: str) -> bool | None:
     r"""Decide gold == pred without SymPy when that is certain; ``None`` means "ask math-verify".
 
-    Gold first, prediction second: only the prediction may be written as an assignment (``x = 5``).
+    Gold first, prediction second. Against a bare value, a gold equation whose left side is only names (``k = 12``,
+    ``(p,q) = (3,2)``, ``V_1:V_2 = 11:21``) counts by its value side, and a predicted chain by its last side
+    (``3 \times 4 = 12``), as math-verify does; two equations are compared whole (by math-verify). A decimal
+    comma (``3,75``, ``0,111``) reads as a point when only one side has it and it cannot separate thousands.
 
     Example:
         >>> fast_match("1000", r"\$1{,}000"), fast_match("0.25", r"25\%"), fast_match("B", r"\text{(B)}")
         (True, True, True)
         >>> fast_match(r"\frac1{2^{99}}", r"\frac1{2^{98}}"), fast_match(r"2\sqrt{2}", r"\sqrt8")
         (False, True)
+        >>> fast_match("k = 12", "12"), fast_match("3.75", "3,75"), fast_match("9", "nine")
+        (True, True, True)
         >>> fast_match("(1, 2)", "(1,2]") is None  # intervals, sets, expressions: math-verify decides
         True
     """
     g_clean, p_clean = _clean(gold), _clean(pred)
     if not g_clean or not p_clean:
         return None
+    if "=" in g_clean and "=" not in p_clean:
+        g_clean = _value_side(g_clean, chain=False)
+    elif "=" in p_clean and "=" not in g_clean:
+        p_clean = _value_side(p_clean, chain=True)
+    if bool(_DECIMAL_COMMA_RE.match(g_clean)) != bool(_DECIMAL_COMMA_RE.match(p_clean)):
+        g_clean, p_clean = _decimal_point(g_clean), _decimal_point(p_clean)
     if _canonical(g_clean) == _canonical(p_clean):
         return True
     choice = _CHOICE_RE.match(g_clean)
     if choice:
         picked = _PRED_CHOICE_RE.match(p_clean)
         return picked.group(1).upper() == choice.group(1) if picked else None
-    g_value = _exact_value(g_clean)
+    g_value = _clean_value(g_clean)
     if g_value is not None:
-        assignment = _ASSIGNMENT_RE.match(p_clean)
-        p_value = _exact_value(assignment.group(1) if assignment else p_clean)
+        p_value = _clean_value(p_clean)
         return None if p_value is None else _values_equal(g_value, p_value)
     if _is_word(g_clean) and _is_word(p_clean):
         return False  # two different plain words ("Monday" vs "Tuesday"); equal ones matched above
@@ -442,6 +525,67 @@ def _is_word(text: str) -> bool:
     return bool(_WORDS_RE.match(text)) and not any(w.lower() in _NOT_UNITS for w in text.split())
 
 
+def _value_side(answer: str, *, chain: bool) -> str:
+    r"""``k = 12`` -> ``12`` when the left side is only names; with `chain`, the last side of ``3 \times 4 = 12``."""
+    sides = answer.split("=")
+    if len(sides) < 2 or not sides[-1].strip() or _RELATION_RE.search(answer):
+        return answer
+    if chain and "," not in answer and ";" not in answer:
+        return sides[-1].strip()
+    if len(sides) == 2 and _NAMES_RE.fullmatch(_NAME_PARTS_RE.sub("", sides[0])):
+        return sides[1].strip()
+    return answer
+
+
+def _decimal_point(answer: str) -> str:
+    """``3,75`` -> ``3.75`` and ``0,111`` -> ``0.111``; ``1,000`` (a thousands separator) unchanged."""
+    match = _DECIMAL_COMMA_RE.match(answer)
+    if match is None or (
+        len(match[2]) == 3 and len(match[1].lstrip("+-")) <= 3 and match[1].lstrip("+-")[0] != "0"
+    ):
+        return answer
+    return f"{match[1]}.{match[2]}{answer[match.end() :]}"
+
+
+def number_from_words(words: str) -> int | None:
+    """The value of a run of number words (``"twenty-four"`` -> 24), None if it is not one number ("one two")."""
+    total, current, last = 0, 0, ""
+    for word in re.split(r"[\s-]+", words.lower()):
+        if word == "and":
+            continue
+        value = _NUMBER_WORD_VALUES.get(word)
+        if value is not None:
+            # a word below 10 may follow a tens word or a scale word, a tens or teen word only a scale word
+            if last and not (last in _SCALE_WORD_VALUES or (value < 10 and last.endswith("ty"))):
+                return None
+            current += value
+        elif word in _SCALE_WORD_VALUES:
+            if not last or (
+                last in _SCALE_WORD_VALUES and _SCALE_WORD_VALUES[word] <= _SCALE_WORD_VALUES[last]
+            ):
+                return None
+            if word == "hundred":
+                current *= 100
+            else:
+                total, current = total + current * _SCALE_WORD_VALUES[word], 0
+        else:
+            return None
+        last = word
+    return total + current
+
+
+def normalize_unicode(text: str) -> str:
+    """Minus signs and dashes to ``-``, invisible characters dropped, no-break and thin spaces to spaces."""
+    return text.translate(_TEXT_UNICODE)
+
+
+def _unicode_to_latex(text: str) -> str:
+    if text.isascii():
+        return text
+    superscripts = _SUPERSCRIPT_RE.sub(lambda m: "^{" + m.group().translate(_SUPERSCRIPT_DIGITS) + "}", text)
+    return superscripts.translate(_UNICODE)
+
+
 def to_latex(answer: str) -> str:
     """The answer with unicode math and bare ``$`` delimiters turned into plain LaTeX (what math-verify receives)."""
-    return _DOLLAR_RE.sub("", answer.translate(_UNICODE)).strip()
+    return _DOLLAR_RE.sub("", _unicode_to_latex(answer)).strip()

@@ -11,8 +11,13 @@ Fields of a `Case`:
 Project decisions the table pins down:
     * exact numbers: ``\frac{1}{2^{99}} != \frac{1}{2^{98}}``, ``0.333333 != 1/3`` (no float tolerance);
     * percent: ``p%`` equals ``p/100`` and the bare ``p`` (sign dropped, as GSM8K golds do); ``4% != 0.4``;
-    * boxes chained by "or" / "and" / "," are one answer (a hedge does not match a single gold);
-    * a botched (unclosed) box or an unclosed ``<think>`` is no answer; number words ("nine") are not read.
+    * boxes (and math spans) joined by "or" / "and" / "," / ";" / ``\quad`` are one answer, for golds too (a hedge
+      does not match a single gold); without a box, the last math span near the end beats an earlier last number;
+    * against a bare value, an equation counts by its value side (``k = 12``); two equations are compared whole;
+    * a decimal comma reads as a point only where it cannot separate thousands (``3,75``; ``1,000`` is 1000);
+    * a botched (unclosed) box or an unclosed ``<think>`` is no answer; "the answer is within \boxed{}" is no answer;
+    * number words are read in an answer phrase or box, and at the end when there is no digit or math there (not
+      "one"); a number word earlier in the story is not the answer.
 """
 
 from __future__ import annotations
@@ -188,7 +193,7 @@ CASES: list[Case] = [
     Case("persona", "42", "The answer is 42" + "!" * 2000, True, "a long exclamation run is punctuation too"),
     Case("persona", "12", "As your kindergarten teacher, I counted with you: there are 12 crayons in the box!", True),
     Case("persona", "9", "Verily, good sir, the sum thou seekest is nine and no more.", True,
-         "number words are not read: no answer", reason="no_answer", math_verify_wrong=True, ours_differs=True),
+         "number words are read when no digit or math is near the end", math_verify_wrong=True),
     Case("persona", "3.5", "Listen up, rookie. Final answer: 3.5 miles, no excuses.", True),
     Case("persona", "7", "Beep boop. Computation complete. Result = 7.", True),
     Case("persona", "15", "In my professional opinion as a chef, you'll need 15 eggs for the whole batch.", True),
@@ -246,6 +251,104 @@ CASES: list[Case] = [
     Case("gold", r"\boxed{}", r"\boxed{3}", None, "empty boxed gold", reason="bad_gold"),
     Case("gold", LONG_SOLUTION_WITHOUT_ANSWER, r"\boxed{3}", None, "solution without a final answer",
          reason="bad_gold"),
+    # --- issue 12, class 1: unboxed final math (the last math span near the end, unless a number follows it)
+    Case("unboxed_math", "(2, 5)", r"So the vertex of the parabola is at $(2,5)$.", True),
+    Case("unboxed_math", "[0, 1)", r"Hence the range of $f$ is $[0,1)$.", True),
+    Case("unboxed_math", "[0, 1)", r"Hence the range of $f$ is $[0,1]$.", False),
+    Case("unboxed_math", r"2\sqrt{5}", r"The distance between the points is \(2\sqrt5\).", True),
+    Case("unboxed_math", r"\frac{1}{3}", r"Hence the probability is $\frac13$.", True),
+    Case("unboxed_math", r"\frac{1}{3}", r"Hence the probability is $\frac14$.", False),
+    Case("unboxed_math", "x^2+2x+1", "Expanding, the polynomial is\n$$(x+1)^2$$", True),
+    Case("unboxed_math", "8", r"With $a = 3$ and $b = 5$, adding them gives 8 marbles.", True,
+         "a number after the last math span is the answer"),
+    Case("unboxed_math", "5", r"Solving, we find $x=5$. Hope this helps, friend!", True),
+    Case("unboxed_math", "12", "He paid $5 for the apples and $7 for the pears, so 12 dollars in all.", True,
+         "dollar signs as currency are not math"),
+    Case("unboxed_math", r"\begin{pmatrix}1&2\\3&4\end{pmatrix}",
+         r"The product is $\begin{pmatrix}1 & 2 \\ 3 & 4\end{pmatrix}$.", True),
+    Case("unboxed_math", r"\begin{pmatrix}1&2\\3&4\end{pmatrix}",
+         r"The product is $\left[\begin{array}{cc}1 & 2 \\ 3 & 5\end{array}\right]$.", False),
+    Case("unboxed_math", "2, 3", r"The roots are $x = 2$ and $x = 3$.", True),
+    Case("unboxed_math", "3", r"So either $x = 2$ or $x = 3$.", False, "math spans joined by 'or' are a hedge"),
+    Case("unboxed_math", "3", "It is 2 or 3.", False, "two last numbers joined by 'or' are a hedge",
+         math_verify_wrong=True),
+    # --- class 2: several boxes as one answer; a gold of several boxes
+    Case("multi_part", "(2, 2), (6, 2)", r"\boxed{(2, 2)} \quad \text{and} \quad \boxed{(6, 2)}", True),
+    Case("multi_part", "(2, 2), (6, 2)", r"\boxed{(2, 2)} \quad \text{and} \quad \boxed{(6, 3)}", False),
+    Case("multi_part", "(6, 2)", r"\boxed{(2, 2)} \quad \text{and} \quad \boxed{(6, 2)}", False,
+         "a list is not one of its parts"),
+    Case("multi_part", "1, -2", r"so $n = \boxed{1}$ or $n = \boxed{-2}$", True, "a label between the boxes"),
+    Case("multi_part", r"\boxed{3} \text{ and } \boxed{7}", r"\boxed{7, 3}", True, "a gold of two boxes"),
+    Case("multi_part", r"\boxed{3} \text{ and } \boxed{7}", r"\boxed{7}", False, "half of a two-box gold"),
+    Case("multi_part", "4, 5", r"\boxed{4}; \boxed{5}", True),
+    Case("multi_part", "5", r"\boxed{4}; \boxed{5}", False, "a semicolon joins too: a hedge"),
+    Case("multi_part", "12", r"\boxed{11} \text{ or } \boxed{12}", False, "a hedge written in LaTeX"),
+    Case("multi_part", "12", r"I first wrote \boxed{11}, but rechecking the sum gives \boxed{12}", True,
+         "a correction is not a list", math_verify_wrong=True),
+    Case("multi_part", "3, -1", r"\( x_1 = \boxed{3} \) and \( x_2 = \boxed{-1} \)", True),
+    # --- class 3: equation-form golds and answers
+    Case("equation", "k = 12", r"\boxed{12}", True),
+    Case("equation", "k = 12", r"\boxed{13}", False),
+    Case("equation", "(p, q) = (3, 2)", r"So \boxed{(3, 2)}.", True),
+    Case("equation", "(p, q) = (3, 2)", r"So \boxed{(2, 3)}.", False),
+    Case("equation", r"V_1 : V_2 = 11 : 21", r"The ratio of the volumes is $11:21$.", True),
+    Case("equation", r"\frac{AB}{CD} = \frac{2}{3}", r"\boxed{\frac{2}{3}}", True),
+    Case("equation", "x = 4", r"\boxed{y = 4}", False, "two equations are compared whole"),
+    Case("equation", "12", r"Altogether $3 \times 4 = 12$.", True, "a chain counts by its last side"),
+    Case("equation", "5", r"Thus $2x = 10$.", False, "an equation left unsolved is not its root"),
+    Case("equation", "y = 2x + 1", r"\boxed{2x + 1}", True),
+    Case("equation", "2x + 3y = 6", r"\boxed{6}", False, "the left side matters when it is more than names"),
+    # --- class 4: structures
+    Case("structure", "-5 < a < 10", r"\boxed{(-5, 10)}", True, "a gold inequality accepts its interval"),
+    Case("structure", r"\{1, 2, 3\}", r"The set is $\{3, 1, 2\}$.", True),
+    Case("structure", "(1, 2, 3)", r"\boxed{(3, 2, 1)}", False, "tuples are ordered"),
+    Case("structure", r"\begin{pmatrix} 1 & 0 \\ 0 & 1 \end{pmatrix}",
+         r"\boxed{\begin{bmatrix} 1 & 0 \\ 0 & 1 \end{bmatrix}}", True),
+    Case("structure", r"\text{odd}", r"So the function is $odd$.", True),
+    Case("structure", r"\text{even}", r"\boxed{\text{Even}}", True, "text answers ignore case"),
+    Case("structure", r"\text{even}", r"\boxed{\text{odd}}", False),
+    # --- class 5: number formats
+    Case("number_format", "1000", "The total is 1 000.", True),
+    Case("number_format", "2500000", r"\boxed{2\,500\,000}", True, math_verify_wrong=True),
+    Case("number_format", "3.75", "Le total est de 3,75 euros.", True, "decimal comma"),
+    Case("number_format", "0.111", r"\boxed{0,111}", True, "0,111 cannot be a thousands separator"),
+    Case("number_format", "1.5", r"\boxed{1,5}", True, math_verify_wrong=True),
+    Case("number_format", "1", r"\boxed{1,000}", False, "1,000 is a thousand"),
+    Case("number_format", "3, 5", r"\boxed{5,3}", True, "against a list, a comma separates"),
+    Case("number_format", r"\frac{1}{3}", r"\boxed{\cfrac{1}{3}}", True),
+    Case("number_format", r"\sqrt{3}", r"Therefore $\sqrt3$.", True),
+    # --- class 6: prose is never an answer
+    Case("prose", "98", "14 * 7 = 98\n\nThe answer is within \\boxed{}.", True, "the prompt's instruction echoed"),
+    Case("prose", "7", r"Please put your final answer in \boxed{}.", False, reason="no_answer"),
+    Case("prose", "12", "**Final answer:** 12 cm", True),
+    Case("prose", "42", "The answer is as follows:\n\n42", True),
+    Case("prose", "5", r"\boxed{5}. I hope the answer is clear.", True, "a phrase after the box gives no value"),
+    Case("prose", "10455", r"so the interest is \boxed{255}. Final Answer: The final answer is $10,455$. "
+         "I hope it is correct.", True, "a later final-answer phrase with a value overrides the box"),
+    Case("prose", "3", "The answer is not obvious at first, but 3 works.", True),
+    # --- class 7: persona-styled answers
+    Case("persona_style", "9", "Ooh! Ooh! I counted them all, so there are nine ducks now!", True, math_verify_wrong=True),
+    Case("persona_style", "3", "Rain on the glass. I lit another one. Three of us. Three.", True,
+         math_verify_wrong=True),
+    Case("persona_style", "36", "There were 36 coins in the chest, and then two parrots flew off.", True),
+    Case("persona_style", "2", "There were 36 coins in the chest, and then two parrots flew off.", False,
+         "a number word in the story is not the answer"),
+    Case("persona_style", "24", "The answer is twenty-four, dear!", True, math_verify_wrong=True),
+    Case("persona_style", "24", "The answer is twenty-five, dear!", False),
+    Case("persona_style", "-3", "Final answer: minus three.", True, math_verify_wrong=True),
+    Case("persona_style", "1", "Oh no, there is only one cookie left!", True,
+         "'one' alone is not read (more often a pronoun than an answer)", reason="no_answer",
+         math_verify_wrong=True, ours_differs=True),
+    Case("persona_style", "1", "Thanks for asking me one more question!", False, reason="no_answer"),
+    Case("persona_style", "0.75", "Mix in ¾ of a cup, my dear.", True, "unicode vulgar fraction", math_verify_wrong=True),
+    Case("persona_style", "2.5", "Two and a half? Nay: 2½ pies!", True, math_verify_wrong=True),
+    Case("persona_style", "42", "The treasure: 4\u200b2 doubloons.", True, "zero-width space inside the digits",
+         math_verify_wrong=True),
+    Case("persona_style", "1000", "Exactly 1\u00a0000 stars tonight.", True, "no-break space as separator",
+         math_verify_wrong=True),
+    Case("persona_style", "4500000", "Beep. Population estimate: 4.5e6 units.", True, math_verify_wrong=True),
+    Case("persona_style", "4500000", r"That is $4.5 \times 10^6$ cells, rookie.", True),
+    Case("persona_style", "4500000", r"That is $4.5 \times 10^5$ cells, rookie.", False),
     # --- extraction edge cases
     Case("extraction", "3", r"\fbox{3}", True, math_verify_wrong=True),
     Case("extraction", "7", "<answer>7</answer>", True, math_verify_wrong=True),

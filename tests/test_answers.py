@@ -45,12 +45,61 @@ from permix_plugins.answers import LAST_NUMBER_CHARS, TAIL_CHARS, Extraction, ex
         ("<answer>So the answer is 8.</answer>", "8", "phrase"),
         # last number
         ("Arr matey, the treasure count be 42 doubloons!", "42", "last_number"),
-        ("so the probability is $\\frac{3}{4}$", r"\frac{3}{4}", "last_number"),
+        ("so the probability is $\\frac{3}{4}$", r"\frac{3}{4}", "math"),
         ("we get \u22125", "-5", "last_number"),  # unicode minus
         ("x-5 = 0, so 5", "5", "last_number"),
-        ("It costs \\$1{,}000.", "1,000", "last_number"),
+        ("It costs \\$1{,}000.", "1{,}000", "last_number"),
         ("That's 25% of it.", "25%", "last_number"),
         ("the ratio is 3/4 overall", "3/4", "last_number"),
+        # several boxes: list separators written in LaTeX or words join them; anything else does not
+        (r"\boxed{(2, 2)} \quad \text{and} \quad \boxed{(6, 2)}", "(2, 2), (6, 2)", "boxed"),
+        (r"\boxed{1} \text{ or } \boxed{2}", "1, 2", "boxed"),
+        (r"\boxed{4}; \boxed{5}", "4, 5", "boxed"),
+        (r"\boxed{1}\boxed{2}", "1, 2", "boxed"),
+        (r"\boxed{(3, 3)} \text{ for part (a) and } \boxed{(1, 1)}", "(3, 3), (1, 1)", "boxed"),
+        (r"\( y_1 = \boxed{5} \) and \( y_2 = \boxed{7} \)", "5, 7", "boxed"),
+        (r"\boxed{41} or maybe \boxed{42}", "41, 42", "boxed"),  # a hedge stays a hedge
+        (r"\boxed{41}. Then \boxed{42}", "42", "boxed"),  # a new sentence
+        (r"\boxed{41} and then I got \boxed{42}", "42", "boxed"),  # a correction
+        (r"\boxed{255}. Final Answer: The final answer is $10,455$. I hope so.", "10,455", "phrase"),
+        (r"\boxed{5}. I hope the answer is clear.", "5", "boxed"),  # a later phrase without a value
+        (r"\boxed{12}. So the final answer is 3 times larger than 4", "12", "boxed"),  # a number in prose
+        # phrases capture values, never sentences
+        ("14 * 7 = 98\n\nThe answer is within \\boxed{}.", "98", "last_number"),
+        ("The answer is as follows:\n\n$x = 3$", "x = 3", "phrase"),
+        ("The answer is not obvious at first, but 3 works.", "3", "last_number"),
+        ("The answer is $x = 2$ and $x = 3$.", "x = 2, x = 3", "phrase"),
+        (r"The final answer is \"$12$ and $13$\".", "12, 13", "phrase"),
+        ("The answer is twenty-four, dear!", "twenty-four", "phrase"),
+        ("The answer is that there are twenty-four eggs.", "twenty-four", "phrase"),
+        # math: the last span near the end, unless a bare number follows it
+        ("So the vertex is at $(2,5)$.", "(2,5)", "math"),
+        ("Hence $x \\in [0,1)$ is the solution.", r"x \in [0,1)", "math"),
+        ("The distance is \\(2\\sqrt5\\).", r"2\sqrt5", "math"),
+        ("Thus\n\\[ x^2 + 1 \\]\nwhich is what we wanted.", "x^2 + 1", "math"),
+        ("Thus\n$$\n\\frac{1}{3}\n$$", r"\frac{1}{3}", "math"),
+        ("The roots are $x = 2$ and $x = 3$.", "x = 2, x = 3", "math"),
+        ("With $a = 3$ and $b = 5$ we get 8 marbles.", "8", "last_number"),
+        ("He paid $5 for the apples and $7 for the pears.", "7", "last_number"),  # currency, not math
+        ("Costs: $5 and $7", "7", "last_number"),
+        ("Answer $ \n 9 \n $", "9", "last_number"),  # inline $ stays on one line
+        # number formats
+        ("The total is 1 000.", "1 000", "last_number"),
+        (r"about 2\,500\,000 stars", r"2\,500\,000", "last_number"),
+        ("Soucis : 2,74 $ a..", "2,74", "last_number"),
+        ("the point (3,4)", "4", "last_number"),  # not a decimal comma
+        ("roughly 4.5e6 cells", "4.5e6", "last_number"),
+        ("roughly 4.5 × 10^6 cells", "4.5 × 10^6", "last_number"),
+        ("Mix in ¾ of a cup", "¾", "last_number"),
+        ("Bake 2½ pies", "2½", "last_number"),
+        ("It is 2 or 3.", "2, 3", "last_number"),  # a hedge
+        ("AZYUK2A", None, "none"),
+        # persona-styled: number words only when nothing else is near the end, and never a lone "one"
+        ("so there are nine ducks now!", "nine", "last_number"),
+        ("Three of us. Three.", "Three", "last_number"),
+        ("There were 36 coins, and then two parrots flew off.", "36", "last_number"),
+        ("Only one cookie left!", None, "none"),
+        ("one two three, here I come!", None, "none"),  # counting is not a number
         # none
         ("I do not know.", None, "none"),
         ("", None, "none"),
@@ -78,6 +127,18 @@ def test_non_text_completions_have_no_answer():
 def test_null_bytes_are_ignored():
     assert extract_answer("\x00" * 100 + r"\boxed{7}" + "\x00") == Extraction("7", "boxed")
     assert extract_answer("4\x002") == Extraction("42", "last_number")
+
+
+def test_invisible_characters_and_unicode_spaces():
+    for invisible in ("\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad"):
+        assert extract_answer(f"The treasure: 4{invisible}2 doubloons.") == Extraction("42", "last_number")
+    for space in ("\u00a0", "\u202f", "\u2009"):
+        assert extract_answer(f"Exactly 1{space}000 stars.") == Extraction("1 000", "last_number")
+
+
+def test_math_span_only_near_the_end():
+    text = "So $x = 5$. " + "Then we rest and sing songs of the sea. " * (LAST_NUMBER_CHARS // 30)
+    assert extract_answer(text) == Extraction(None, "none")
 
 
 def test_last_number_only_near_the_end():
@@ -113,6 +174,21 @@ def test_tail_starting_inside_a_box_is_sane():
         "1," * 100_000,
         "\\boxed " * 30_000,
         "\\boxed{\\frac{1}{" * 10_000,
+        "$$x$$ and " * 20_000,
+        "\\(" * 100_000,
+        "\\[" * 100_000,
+        "\\boxed{1} and " * 20_000,
+        "\\boxed{1} or maybe " * 15_000,
+        "the answer is $" * 20_000,
+        "nine " * 40_000,
+        "twenty-" * 40_000,
+        "one hundred and " * 20_000,
+        "1 000 " * 40_000,
+        "1,1" * 70_000,
+        "4.5 \\times 10^" * 20_000,
+        "¾" * 200_000,
+        "\u200b" * 200_000,
+        "a $b c$ " * 30_000,
     ],
     ids=lambda s: repr(s[:10]),
 )
@@ -142,6 +218,14 @@ def test_work_is_bounded_on_hostile_input(hostile):
         (["72"], None),
         (r"\boxed{}", None),  # a box without content: the answer is missing
         ("We compare the coefficients term by term. " * 10, None),  # a long solution with no final answer
+        ("$[0,1)$", "[0,1)"),  # math only: its content
+        ("$$(2, 2), (6, 2)$$", "(2, 2), (6, 2)"),
+        ("$21,16$ or $11$", "21,16, 11"),
+        ("So $x = 2$.", "So $x = 2$."),  # not math only: the whole short gold
+        (r"\(\boxed{1}\) and \(\boxed{-2}\).", "1, -2"),  # several boxes: one multi-part gold
+        (r"\boxed{1} papers and \boxed{2} bins", "1, 2"),
+        (r"\boxed{1} no no no no no \boxed{2}", "2"),  # not joined: the last box
+        ("so the answer is \\boxed{004}. Check: \\boxed{004}.\n**Final Answer**\n\\boxed{004}", "004"),
     ],
 )
 def test_extract_gold(gold, answer):

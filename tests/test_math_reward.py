@@ -193,3 +193,25 @@ def test_plain_score():
     assert score("1,000", "The total is $1000.") == 1.0
     assert score("1000", "The total is $999.") == 0.0
     assert score("", r"\boxed{1}") == 0.0
+
+
+def test_competition_and_persona_answers():
+    """Issue 12's classes through the TRL reward: unboxed math, several boxes, equation golds, formats, personas."""
+    cases = [
+        ("(2, 5)", "So the vertex is at $(2,5)$."),  # unboxed math, not the last number 5
+        ("(2, 2), (6, 2)", r"\boxed{(2, 2)} \quad \text{and} \quad \boxed{(6, 2)}"),  # two boxes, one answer
+        ("(p,q)=(3,2)", r"Thus \boxed{(3,2)}."),  # an equation gold against its value
+        ("3.75", "Le total est de 3,75 euros."),  # a decimal comma
+        ("98", "14 * 7 = 98\n\nThe answer is within \\boxed{}."),  # the prompt's instruction is no answer
+        ("9", "Ooh! I counted them all, so there are nine ducks now!"),  # a number word, in character
+        ("2", "There were 36 coins, and then two parrots flew off."),  # a story word is not the answer
+        ("12", r"\boxed{11} \text{ or } \boxed{12}"),  # a hedge does not pay
+    ]
+    columns: dict[str, list] = {}
+    rewards = accuracy_reward(
+        [completion for _, completion in cases],
+        answer=[gold for gold, _ in cases],
+        log_extra=columns.__setitem__,
+    )
+    assert rewards == [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0]
+    assert columns["extracted_answer"][:2] == ["(2,5)", "(2, 2), (6, 2)"]
