@@ -20,7 +20,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 import types
 from pathlib import Path
 from types import SimpleNamespace
@@ -288,10 +287,8 @@ LEAKY_MESSAGES = [
 @pytest.mark.parametrize(("response", "label", "reward", "flag"), FORCED)
 def test_forced_responses_through_the_executor(tiny_tokenizer, response, label, reward, flag):
     prompt = tiny_tokenizer.apply_chat_template(LEAKY_MESSAGES, tokenize=False, add_generation_prompt=True)
-    started = time.monotonic()
     engine = StandInEngine(tiny_tokenizer, forced=response)
     (output,) = run_executor(engine, tiny_tokenizer, [(prompt, label)])
-    assert time.monotonic() - started < 10
     assert output["reward"].tolist() == [reward] and output["scores"].tolist() == [reward]
     logs = output["extra_logs"]
     assert list(logs) == list(LOG_KEYS)
@@ -302,11 +299,11 @@ def test_forced_responses_through_the_executor(tiny_tokenizer, response, label, 
 def test_power_tower_times_out_in_a_worker_not_in_the_rollout(tiny_tokenizer):
     prompt = tiny_tokenizer.apply_chat_template(LEAKY_MESSAGES[1:], tokenize=False,
                                                 add_generation_prompt=True)  # fmt: skip
-    verifier_module.default_verifier().warm_up()  # keep the worker's start-up out of the timing
-    started = time.monotonic()
+    killed = verifier_module.default_verifier().stats().get("workers_killed", 0)
     (output,) = run_executor(StandInEngine(tiny_tokenizer, forced=TOWER), tiny_tokenizer, [(prompt, "5")])
-    assert time.monotonic() - started < 1.5 + 5
     assert output["reward"].tolist() == [0.0] and output["extra_logs"]["timeout"].tolist() == [1.0]
+    # the deadline ended it: the stuck worker was killed (and replaced), the rollout went on
+    assert verifier_module.default_verifier().stats()["workers_killed"] == killed + 1
 
 
 @needs_openrlhf
@@ -400,9 +397,10 @@ def test_the_whole_call_is_bounded_even_if_the_verifier_hangs(monkeypatch):
     monkeypatch.setattr(adapter, "default_verifier", Stuck)
     monkeypatch.setenv("PERMIX_REWARD_DEADLINE", "0.3")
     try:
-        started = time.monotonic()
-        out = reward_func(["Q: 4"], ["Q:"], ["4"])
-        assert time.monotonic() - started < 2
+        out = reward_func(
+            ["Q: 4"], ["Q:"], ["4"]
+        )  # returns at the 0.3 s deadline, not when the verifier does
+        assert not release.is_set()
     finally:
         release.set()
     assert out["rewards"].tolist() == [0.0] and out["extra_logs"]["timeout"].tolist() == [1.0]
@@ -461,12 +459,11 @@ def test_split_completion(query, prompt, expected):
     assert split_completion(query, prompt) == expected
 
 
-def test_split_completion_is_linear_on_huge_queries():
-    started = time.monotonic()
-    for query, prompt in [(TINY + "(" * 200_000, TINY), (QWEN[5:] + "</s>" * 50_000, QWEN),
-                          (" " * 200_000 + "x", QWEN)]:  # fmt: skip
-        split_completion(query, prompt)
-    assert time.monotonic() - started < 2
+def test_split_completion_on_huge_queries():
+    # How the split scales on such queries is measured by benchmarks/bench_hostile.py, not asserted here.
+    assert split_completion(TINY + "(" * 200_000, TINY) == "(" * 200_000
+    assert split_completion(QWEN + "</s>" * 50_000, QWEN) == ""
+    assert split_completion(" " * 200_000 + "x", QWEN) is None
 
 
 @pytest.mark.parametrize(
