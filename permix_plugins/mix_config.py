@@ -8,9 +8,9 @@ the very same pipeline. This module stays light (pydantic and numpy, no datasets
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from os import PathLike
-from typing import TYPE_CHECKING, Any, get_args
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from permix_plugins.errors import ConfigError
 from permix_plugins.personas import NO_PERSONA, NO_PERSONA_ID, Persona, PersonaPool
 from permix_plugins.prompting import DEFAULT_INSTRUCTION, Placement
+from permix_plugins.settings import describe_errors
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -36,9 +37,7 @@ class MixConfig(BaseModel):
         >>> MixConfig.parse({"seed": "x", "placement": "top"}, where="data.permix")
         Traceback (most recent call last):
         ...
-        permix_plugins.errors.ConfigError: invalid persona-mixing settings:
-          data.permix.seed='x': Input should be a valid integer, unable to parse string as an integer
-          data.permix.placement='top': Input should be 'system' or 'user_prefix'
+        permix_plugins.errors.ConfigError: invalid persona-mixing settings: data.permix.seed='x': Input should be a valid integer, unable to parse string as an integer; data.permix.placement='top': Input should be 'system' or 'user_prefix'
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -90,7 +89,8 @@ class MixConfig(BaseModel):
         try:
             return cls.model_validate(dict(settings))
         except ValidationError as exc:
-            raise _settings_error(cls, exc, where) from None
+            problems = describe_errors(exc, where=where, model=cls, limit=20)
+            raise ConfigError(f"invalid persona-mixing settings: {problems}") from None
 
     @classmethod
     def resolve(
@@ -155,30 +155,6 @@ class MixConfig(BaseModel):
 
 def _dotted(where: str, field: str) -> str:
     return f"{where}.{field}" if where else field
-
-
-def _settings_error(model: type[BaseModel], exc: ValidationError, where: str) -> ConfigError:
-    lines = []
-    for error in exc.errors():
-        loc = [str(part) for part in error["loc"]]
-        name = ".".join(filter(None, [where, *loc])) or "settings"
-        if error["type"] == "extra_forbidden":
-            accepted = ", ".join(_model_at(model, loc[:-1]).model_fields)
-            lines.append(f"{name}: unknown setting; accepted: {accepted}")
-        elif error["type"] == "value_error":  # a rule across fields: the message names them
-            lines.append(f"{name}: {str(error['msg']).removeprefix('Value error, ')}")
-        else:
-            lines.append(f"{name}={error['input']!r}: {error['msg']}")
-    return ConfigError("invalid persona-mixing settings:\n  " + "\n  ".join(lines))
-
-
-def _model_at(model: type[BaseModel], path: Sequence[str]) -> type[BaseModel]:
-    """The (nested) settings model at `path`, for the list of accepted names."""
-    for part in path:
-        field = model.model_fields.get(part)
-        kinds = (field.annotation, *get_args(field.annotation)) if field else ()
-        model = next((k for k in kinds if isinstance(k, type) and issubclass(k, BaseModel)), model)
-    return model
 
 
 # ------------------------------------------------------------------------------------------ the assignment

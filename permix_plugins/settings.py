@@ -21,8 +21,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import PydanticUndefined
@@ -77,40 +77,72 @@ def flag_name(field: str) -> str:
 
 
 def describe_errors(
-    exc: ValidationError, *, style: Literal["field", "flag"] = "field", limit: int = 5
+    exc: ValidationError,
+    *,
+    style: Literal["field", "flag"] = "field",
+    where: str = "",
+    model: type[BaseModel] | None = None,
+    names: Mapping[str, str] | None = None,
+    limit: int = 5,
 ) -> str:
-    """The problems of `exc`, ``; ``-separated: each names its field (``a.b``, or ``--a-b`` with the
-    ``flag`` style) and says what is accepted; a rule about several fields together gives its own message.
+    """The problems of `exc`, ``; ``-separated, each naming its field and what is accepted.
+
+    A field is named by its path under `where` (``data.permix.seed``), by its ``--flag`` with the ``flag`` style,
+    or as `names` says (``environment variable PERMIX_VERIFY_TIMEOUT``). A field of `model` whose
+    ``json_schema_extra`` has ``accepted`` is told as "<name> must be <accepted>, got <value>"; an unknown field
+    lists the fields `model` accepts there; a rule about several fields together gives its own message.
 
     Example:
         >>> from pydantic import TypeAdapter
         >>> try:
         ...     TypeAdapter(dict[str, int]).validate_python({"a": "x"})
         ... except ValidationError as exc:
-        ...     print(describe_errors(exc))
-        a: Input should be a valid integer, unable to parse string as an integer (got 'x')
+        ...     print(describe_errors(exc, where="data"))
+        data.a='x': Input should be a valid integer, unable to parse string as an integer
     """
-    problems = [_describe(error, style) for error in exc.errors()[:limit]]
+    problems = [_describe(error, style, where, model, names or {}) for error in exc.errors()[:limit]]
     if exc.error_count() > limit:
         problems.append(f"and {exc.error_count() - limit} more problem(s)")
     return "; ".join(problems)
 
 
-def _describe(error: Mapping[str, Any], style: str) -> str:
+def _describe(
+    error: Mapping[str, Any], style: str, where: str, model: type[BaseModel] | None, names: Mapping[str, str]
+) -> str:
     message = str(error["msg"]).removeprefix("Value error, ")
+    loc = [str(part) for part in error["loc"]]
     flags = style == "flag"
-    if not error["loc"]:  # a model validator: about the fields together, its message names them
-        return f"invalid options: {message}" if flags else message
-    where = flag_name(str(error["loc"][0])) if flags else ".".join(map(str, error["loc"]))
+    if not loc:  # a model validator: about the fields together, its message names them
+        return f"invalid options: {message}" if flags else (f"{where}: {message}" if where else message)
+    name = flag_name(loc[0]) if flags else names.get(loc[0]) or ".".join(filter(None, [where, *loc]))
     if error["type"] == "extra_forbidden":
-        return f"unknown option {where}" if flags else f"{where}: unknown field"
+        if flags:
+            return f"unknown option {name}"
+        accepted = f"; accepted: {', '.join(_model_at(model, loc[:-1]).model_fields)}" if model else ""
+        return f"{name}: unknown setting{accepted}"
+    field = model.model_fields.get(loc[0]) if model is not None and len(loc) == 1 else None
+    extra = field.json_schema_extra if field is not None and isinstance(field.json_schema_extra, dict) else {}
+    if "accepted" in extra:
+        return f"{name} must be {extra['accepted']}, got {_short(error['input'])}"
     if flags:
-        where = f"invalid option {where}"
-    if error["type"] == "literal_error":
-        return f"{where}: {_short(error['input'])} is not one of {error['ctx']['expected']}"
-    if error["type"] in ("missing", "value_error"):
-        return f"{where}: {message}"
-    return f"{where}: {message} (got {_short(error['input'])})"
+        name = f"invalid option {name}"
+        if error["type"] == "literal_error":
+            return f"{name}: {_short(error['input'])} is not one of {error['ctx']['expected']}"
+        if error["type"] in ("missing", "value_error"):
+            return f"{name}: {message}"
+        return f"{name}: {message} (got {_short(error['input'])})"
+    if error["type"] == "missing" or isinstance(error["input"], Mapping):  # a nested model's own rule
+        return f"{name}: {message}"
+    return f"{name}={_short(error['input'])}: {message}"
+
+
+def _model_at(model: type[BaseModel], path: Sequence[str]) -> type[BaseModel]:
+    """The (nested) model at `path` of `model`, for the list of accepted names."""
+    for part in path:
+        field = model.model_fields.get(part)
+        kinds = (field.annotation, *get_args(field.annotation)) if field else ()
+        model = next((k for k in kinds if isinstance(k, type) and issubclass(k, BaseModel)), model)
+    return model
 
 
 def _short(value: Any) -> str:

@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from permix_plugins.answers import Source, extract_answer, extract_gold
 from permix_plugins.errors import ConfigError
 from permix_plugins.exact import fast_match, to_latex
+from permix_plugins.settings import describe_errors
 from permix_plugins.verify_workers import WorkerPool
 
 if TYPE_CHECKING:
@@ -118,18 +119,11 @@ class VerifierSettings(BaseModel):
         try:
             return cls(**values)
         except ValidationError as exc:
-            problems = []
-            for error in exc.errors():
-                name = str(error["loc"][0])
-                if name not in cls.model_fields:
-                    problems.append(
-                        f"unknown verifier setting {name!r}; the settings: {', '.join(cls.model_fields)}"
-                    )
-                    continue
-                extra: dict[str, str] = cls.model_fields[name].json_schema_extra  # type: ignore[assignment]
-                where = f"environment variable {extra['env']}" if name in from_env else name
-                problems.append(f"{where} must be {extra['accepted']}, got {error['input']!r}")
-            raise ConfigError("; ".join(problems)) from None
+            env = {
+                name: f"environment variable {cls.model_fields[name].json_schema_extra['env']}"
+                for name in from_env
+            }
+            raise ConfigError(describe_errors(exc, model=cls, names=env)) from None
 
     @classmethod
     def from_env(cls, **overrides: Any) -> VerifierSettings:
