@@ -25,6 +25,7 @@ from permix_plugins.adapters.verl import DataSourceMode, RewardManager
 from permix_plugins.errors import PermixError
 from permix_plugins.evaluation.runner import EvalConfig, ReportConfig
 from permix_plugins.fidelity.runner import FidelityConfig
+from permix_plugins.mix_config import MixConfig
 from permix_plugins.prompting import Placement
 from permix_plugins.settings import Settings, flag_name
 
@@ -204,15 +205,18 @@ def _fidelity(config: FidelityConfig) -> int:
     return _run_report_command(run_fidelity(config))
 
 
+_MIX = (
+    MixConfig.model_fields
+)  # the mixing options are MixConfig's fields: one default, one constraint, one text
+
+
 class MixingOptions(Settings):
     """How personas are mixed into prompts (`permix export TARGET` and `permix verl-overrides`)."""
 
-    personas: str = Field(
-        default="train", description="persona pool: lottery, train, eval, or a persona file"
-    )
-    persona_prob: float = Field(default=0.5, description="share of prompts that get a persona (0..1)")
-    seed: int = Field(default=0, description="seed of the persona assignment")
-    placement: Placement = Field(default="system", description="where the persona goes")
+    personas: str = _MIX["pool"]  # --personas names MixConfig.pool
+    persona_prob: float = _MIX["persona_prob"]
+    seed: int = _MIX["seed"]
+    placement: Placement = _MIX["placement"]
 
 
 class ExportOptions(MixingOptions):
@@ -253,7 +257,6 @@ class ExportOpenRLHFOptions(ExportOptions):
 )
 def _export_openrlhf(args: ExportOpenRLHFOptions) -> int:
     from permix_plugins.adapters.openrlhf import export_jsonl
-    from permix_plugins.mix_config import MixConfig
     from permix_plugins.personas import NO_PERSONA_ID
     from permix_plugins.problems import load_problems
 
@@ -316,7 +319,6 @@ def _export_verl(args: ExportVerlOptions) -> int:
     import pyarrow.parquet as pq
 
     from permix_plugins.adapters.verl import export_verl
-    from permix_plugins.mix_config import MixConfig
 
     config = MixConfig.parse(
         {

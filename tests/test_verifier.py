@@ -341,9 +341,7 @@ def test_environment_errors_name_the_variable(monkeypatch):
     )
     # arguments win over the variables
     assert VerifierSettings.from_env(timeout_s=3, memory_mb=0).timeout_s == 3.0
-    with pytest.raises(
-        ConfigError, match="timeout: unknown setting; accepted: timeout_s, work"
-    ):
+    with pytest.raises(ConfigError, match="timeout: unknown setting; accepted: timeout_s, work"):
         VerifierSettings.from_env(timeout="3")
 
 
