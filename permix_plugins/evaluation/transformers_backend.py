@@ -29,6 +29,7 @@ from permix_plugins.evaluation.backend import (
     Messages,
     chat_template_supports_system,
 )
+from permix_plugins.models import resolve_model
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -92,11 +93,10 @@ class TransformersBackend:
         """Load tokenizer and model with ``Auto*.from_pretrained`` onto `device` (default: cuda if any)."""
         torch = require("torch", extra="trl")
         transformers = require("transformers", extra="trl")
-        tokenizer = transformers.AutoTokenizer.from_pretrained(
-            path_or_id, trust_remote_code=trust_remote_code
-        )
+        source = resolve_model(path_or_id)  # a named model (`permix models list`) becomes its checkpoint
+        tokenizer = transformers.AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
         model = transformers.AutoModelForCausalLM.from_pretrained(
-            path_or_id, dtype=dtype, trust_remote_code=trust_remote_code, **model_kwargs
+            source, dtype=dtype, trust_remote_code=trust_remote_code, **model_kwargs
         )
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         model.to(device)

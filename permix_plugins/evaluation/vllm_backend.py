@@ -19,6 +19,7 @@ from permix_plugins.evaluation.backend import (
     chat_template_supports_system,
     prompt_seed,
 )
+from permix_plugins.models import resolve_model
 
 __all__ = ["VLLMBackend"]
 
@@ -56,7 +57,7 @@ class VLLMBackend:
         """Start a `vllm.LLM(model=..., seed=..., dtype=..., **llm_kwargs)` engine (``tensor_parallel_size``,
         ``gpu_memory_utilization``, ``max_model_len``)."""
         vllm = require("vllm", extra="vllm")
-        llm = vllm.LLM(model=model, seed=seed, dtype=dtype, **llm_kwargs)
+        llm = vllm.LLM(model=resolve_model(model), seed=seed, dtype=dtype, **llm_kwargs)
         return cls(llm, max_new_tokens=max_new_tokens, model_id=model)
 
     def generate(
