@@ -529,11 +529,13 @@ def _add_models(sub: argparse._SubParsersAction) -> None:
 
 
 def _models_list(args: argparse.Namespace) -> int:
-    from permix_plugins.models import MODELS, model_dir
+    from permix_plugins.models import MANIFEST, MODELS, model_dir
 
     for spec in MODELS.values():
         where = model_dir(spec.name)
-        state = str(where) if where.is_dir() else f"not built (from `{spec.install_hint()}`)"
+        state = (
+            str(where) if (where / MANIFEST).is_file() else f"not built yet: permix models get {spec.name}"
+        )
         print(f"{spec.name:<24} {state}\n{'':<24} {spec.summary}")
     return 0
 

@@ -32,7 +32,16 @@ from pathlib import Path
 from permix_plugins._optional import require
 from permix_plugins.errors import ConfigError, MissingDependencyError
 
-__all__ = ["MODELS", "MODELS_DIR_ENV", "NamedModel", "get_model", "model_dir", "models_dir", "resolve_model"]
+__all__ = [
+    "MANIFEST",
+    "MODELS",
+    "MODELS_DIR_ENV",
+    "NamedModel",
+    "get_model",
+    "model_dir",
+    "models_dir",
+    "resolve_model",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +129,7 @@ def get_model(name: str) -> Path:
             _build(spec, gguf, staging)
             for path in (staging, *staging.iterdir()):  # mkdtemp and safetensors make them private
                 path.chmod(0o755 if path.is_dir() else 0o644)
-            if target.exists():  # a partial directory from an older, interrupted layout
+            if target.exists():  # without a manifest it is no finished build (copied in by hand, say)
                 shutil.rmtree(target)
             os.replace(staging, target)
         finally:

@@ -153,7 +153,11 @@ def test_cli_models_list_and_get(
     monkeypatch.setattr(models, "_build", fake_build([]))
     assert main(["models", "list"]) == 0
     listed = capsys.readouterr().out
-    assert "smollm2-135m-instruct" in listed and f"{FAKE.name}" in listed and "not built" in listed
+    assert (
+        "smollm2-135m-instruct" in listed
+        and f"{FAKE.name}" in listed
+        and f"not built yet: permix models get {FAKE.name}" in listed
+    )
     assert main(["models", "get", FAKE.name]) == 0
     assert capsys.readouterr().out.strip() == str(cache / FAKE.name)
     assert main(["models", "list"]) == 0
