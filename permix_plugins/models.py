@@ -137,13 +137,17 @@ def get_model(name: str) -> Path:
     return target
 
 
-def resolve_model(name_or_path: str) -> str:
+def resolve_model(name_or_path: str, *, strict: bool = True) -> str:
     """What to pass to ``from_pretrained`` for a ``--model`` value.
 
     An existing file or checkpoint directory passes through; a named model (`MODELS`) becomes its built
     directory (`get_model`); a Hugging Face Hub id passes through (offline, only if it is in the local cache).
-    Anything else raises one `ConfigError` that names what was tried.
+    Anything else raises one `ConfigError` that names what was tried. With ``strict=False`` only named models
+    are replaced and everything else is returned as given, for loaders that resolve more than paths and Hub
+    ids themselves (vLLM: ModelScope ids, object-store URLs).
     """
+    if not strict:
+        return str(get_model(name_or_path)) if name_or_path in MODELS else name_or_path
     path = Path(name_or_path).expanduser()
     if path.is_dir():
         if not any((path / f).is_file() for f in ("config.json", "adapter_config.json")):

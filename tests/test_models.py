@@ -110,6 +110,9 @@ def test_resolve_model_passes_paths_and_hub_ids_and_builds_names(
     weights.write_bytes(b"GGUF")
     assert models.resolve_model(str(weights)) == str(weights)
     assert models.resolve_model(FAKE.name) == str(cache / FAKE.name)
+    # Not strict (vLLM resolves ModelScope ids and URLs itself): only names are replaced.
+    assert models.resolve_model(FAKE.name, strict=False) == str(cache / FAKE.name)
+    assert models.resolve_model("s3://bucket/model", strict=False) == "s3://bucket/model"
     # Online, a well-formed Hub id is for from_pretrained to fetch.
     monkeypatch.setattr("huggingface_hub.is_offline_mode", lambda: False)
     assert models.resolve_model("Qwen/Qwen2.5-0.5B-Instruct") == "Qwen/Qwen2.5-0.5B-Instruct"

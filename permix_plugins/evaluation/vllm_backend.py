@@ -57,7 +57,7 @@ class VLLMBackend:
         """Start a `vllm.LLM(model=..., seed=..., dtype=..., **llm_kwargs)` engine (``tensor_parallel_size``,
         ``gpu_memory_utilization``, ``max_model_len``)."""
         vllm = require("vllm", extra="vllm")
-        llm = vllm.LLM(model=resolve_model(model), seed=seed, dtype=dtype, **llm_kwargs)
+        llm = vllm.LLM(model=resolve_model(model, strict=False), seed=seed, dtype=dtype, **llm_kwargs)
         return cls(llm, max_new_tokens=max_new_tokens, model_id=model)
 
     def generate(
