@@ -25,9 +25,8 @@ from permix_plugins.prompting import build_messages
 from permix_plugins.stability import StabilityReport
 
 NAME = SMOLLM2_135M_INSTRUCT.name
-DEFAULT_SYSTEM = (
-    "You are a helpful AI assistant named SmolLM"  # what SmolLM2's template adds without a system turn
-)
+# What SmolLM2's chat template writes as the system turn when a conversation has none.
+DEFAULT_SYSTEM = "You are a helpful AI assistant named SmolLM"
 PIRATE = "You are a pirate captain."
 
 
