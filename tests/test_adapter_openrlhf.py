@@ -543,7 +543,10 @@ def test_cli_export_and_reward_path(tmp_path, capsys):
     assert capsys.readouterr().out.strip() == str(reward_file())
 
     assert main([*argv, str(out), "--persona-prob", "2"]) == 2
-    assert "invalid option --persona-prob: Input should be less than or equal to 1 (got 2.0)" in capsys.readouterr().err
+    assert (
+        "invalid option --persona-prob: Input should be less than or equal to 1 (got 2.0)"
+        in capsys.readouterr().err
+    )
 
 
 # ------------------------------------------------------------------------------------------------------------

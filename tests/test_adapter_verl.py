@@ -571,7 +571,10 @@ def test_cli_export_and_overrides(tmp_path, capsys):
     assert main(["verl-overrides", "--static", "--reward-manager", "remote"]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "reward.reward_manager.name=remote"
     assert main(["verl-overrides", "--persona-prob", "2"]) == 2
-    assert "invalid option --persona-prob: Input should be less than or equal to 1 (got 2.0)" in capsys.readouterr().err
+    assert (
+        "invalid option --persona-prob: Input should be less than or equal to 1 (got 2.0)"
+        in capsys.readouterr().err
+    )
 
 
 @pytest.fixture(scope="module")

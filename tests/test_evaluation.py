@@ -607,7 +607,9 @@ def test_options_that_do_not_apply_to_the_backend_are_errors(name, options, mess
 
 def test_a_missing_local_model_path_is_named(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(ConfigError, match="model path './checkpoint-7' does not exist"):
+    with pytest.raises(
+        ConfigError, match=r"model './checkpoint-7' is not an existing path, not a named model"
+    ):
         load_backend("transformers", "./checkpoint-7")
 
 

@@ -68,7 +68,9 @@ def model_path(model_args: ModelConfig, training_args: GRPOConfig) -> str:
     Either way GRPOTrainer loads it from this id with `model_init_kwargs`, so every ModelConfig flag applies alike.
     """
     if model_args.model_name_or_path:
-        return model_args.model_name_or_path
+        from permix_plugins.models import resolve_model  # a name from `permix models list` works too
+
+        return resolve_model(model_args.model_name_or_path)
     from permix_plugins.tinylm import save_tiny_model
 
     path = Path(training_args.output_dir) / "tiny-model"

@@ -20,11 +20,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from permix_plugins.errors import ConfigError, GenerationError
+from permix_plugins.errors import GenerationError
 
 __all__ = [
     "DEFAULT_MAX_NEW_TOKENS",
@@ -34,7 +33,6 @@ __all__ = [
     "chat_template_supports_system",
     "close_backend",
     "generate",
-    "model_source",
     "prompt_seed",
 ]
 
@@ -44,7 +42,6 @@ Messages = Sequence[Mapping[str, str]]
 DEFAULT_MAX_NEW_TOKENS = 1024
 
 _PROBE = "PERMIX-SYSTEM-ROLE-PROBE"
-_PATH_PREFIXES = ("/", "./", "../", "~")
 
 
 @runtime_checkable
@@ -152,27 +149,3 @@ def generate(
         seed=prompt_seed(seed, prompts[0]),
     )
     return _check_outputs(outputs, len(prompts), n, backend.name)
-
-
-def model_source(model: str) -> str:
-    """What a local backend loads for `model` (``--model``): the one place a model name becomes a path or Hub id.
-
-    ``~`` is expanded; a local path that does not exist is an error here, not a Hub lookup later.
-
-    Example:
-        >>> model_source("Qwen/Qwen2.5-1.5B-Instruct")
-        'Qwen/Qwen2.5-1.5B-Instruct'
-        >>> model_source("./no-such-checkpoint")
-        Traceback (most recent call last):
-        ...
-        permix_plugins.errors.ConfigError: model path './no-such-checkpoint' does not exist; give a local checkpoint directory or a Hub id such as Qwen/Qwen2.5-1.5B-Instruct
-    """
-    if model.startswith(_PATH_PREFIXES):
-        path = os.path.expanduser(model)
-        if not os.path.exists(path):
-            raise ConfigError(
-                f"model path {model!r} does not exist; give a local checkpoint directory or a Hub id such as "
-                "Qwen/Qwen2.5-1.5B-Instruct"
-            )
-        return path
-    return model

@@ -28,8 +28,8 @@ from permix_plugins.evaluation.backends.base import (
     DEFAULT_MAX_NEW_TOKENS,
     Messages,
     chat_template_supports_system,
-    model_source,
 )
+from permix_plugins.models import resolve_model
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -93,7 +93,7 @@ class TransformersBackend:
         """Load tokenizer and model with ``Auto*.from_pretrained`` onto `device` (default: cuda if any)."""
         torch = require("torch", extra="trl")
         transformers = require("transformers", extra="trl")
-        source = model_source(path_or_id)
+        source = resolve_model(path_or_id)  # a named model (`permix models list`) becomes its checkpoint
         tokenizer = transformers.AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
         model = transformers.AutoModelForCausalLM.from_pretrained(
             source, dtype=dtype, trust_remote_code=trust_remote_code, **model_kwargs

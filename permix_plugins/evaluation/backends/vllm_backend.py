@@ -17,9 +17,9 @@ from permix_plugins.evaluation.backends.base import (
     DEFAULT_MAX_NEW_TOKENS,
     Messages,
     chat_template_supports_system,
-    model_source,
     prompt_seed,
 )
+from permix_plugins.models import resolve_model
 
 __all__ = ["VLLMBackend"]
 
@@ -59,7 +59,7 @@ class VLLMBackend:
         ``gpu_memory_utilization``, ``max_model_len``)."""
         vllm = require("vllm", extra="vllm")
         llm = vllm.LLM(
-            model=model_source(model),
+            model=resolve_model(model, strict=False),  # only named models: vLLM resolves other ids itself
             seed=seed,
             dtype=dtype,
             trust_remote_code=trust_remote_code,
