@@ -76,6 +76,12 @@ _NOT_AN_ANSWER = frozenset((
     "correct", "incorrect", "wrong", "obvious", "simple", "straightforward", "therefore", "thus", "then", "now",
     "here", "there",
 ))  # fmt: skip
+# Words between an answer phrase and its value that carry no value: "the answer is indeed 36", "should be 194".
+_FILLER_RE = re.compile(
+    r"^(?:(?:indeed|actually|really|clearly|simply|just|exactly|precisely|definitely|certainly|still|then|now)\s+"
+    r"|(?:should|would|must|will|shall|could|might|may)\s+be\s+)+(?=\S)",
+    re.IGNORECASE,
+)
 _QUOTES_RE = re.compile(r"^\\?[\"\u201c]|\\?[\"\u201d]$")  # "the answer is \"$12$\""
 _EMPTY_BOX_RE = re.compile(r"\\(?:boxed|fbox)\s*\{\s*\}")
 _SENTENCE_END_RE = re.compile(
@@ -322,7 +328,7 @@ def _clean_phrase(raw: str, *, from_prose: bool = True) -> str | None:
     end = _SENTENCE_END_RE.search(text)
     if end is not None:
         text = text[: end.start()]
-    text = text.strip().strip("*_").rstrip(".").strip()
+    text = _FILLER_RE.sub("", text.strip().strip("*_").rstrip(".").strip())
     words = _WORD_RE.findall(text)
     if len(words) - sum(len(_WORD_RE.findall(m.group())) for m in NUMBER_WORDS_RE.finditer(text)) >= 3:
         # prose around a number: digits first, else number words

@@ -32,6 +32,9 @@ from permix_plugins.answers import LAST_NUMBER_CHARS, TAIL_CHARS, Extraction, ex
         ("**Final answer:** 17", "17", "phrase"),
         ("Answer: (C)", "(C)", "phrase"),
         ("the answer is 42 doubloons, matey", "42 doubloons", "phrase"),
+        # filler between the phrase and the value (SmolLM2-135M-Instruct writes these)
+        ("The answer is indeed 36.", "36", "phrase"),
+        ("The final answer should be 194.", "194", "phrase"),
         ("The answer is that there are 42 apples in total.", "42", "phrase"),  # prose around a number
         ("The answer is 3, since 3+0=3.", "3", "phrase"),
         ("The answer is (1, 2).", "(1, 2)", "phrase"),
