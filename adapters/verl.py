@@ -114,8 +114,7 @@ class VerlMixSettings(MixConfig):
         >>> VerlMixSettings.from_data_config({"permix": {"placement": "top"}})
         Traceback (most recent call last):
         ...
-        permix_plugins.errors.ConfigError: invalid persona-mixing settings:
-          data.permix.placement='top': Input should be 'system' or 'user_prefix'
+        permix_plugins.errors.ConfigError: invalid persona-mixing settings: data.permix.placement='top': ...
     """
 
     instruction: None = Field(None, description="none: verl rows carry their own prompt and instruction")

@@ -76,29 +76,40 @@ class NoOptions(Settings):
 
 
 class DemoOptions(Settings):
-    """The options of ``permix demo``; unset knobs keep the lab's own values (`permix_plugins.lab.LabConfig`)."""
+    """The options of ``permix demo``; unset knobs keep the preset's values (`permix_plugins.lab.lab_config`)."""
 
     out: str = Field(
         default="permix-demo", description="output directory (report.md, summary.json, plots, models)"
     )
-    quick: bool = Field(default=False, description="a shrunken run for smoke tests (tens of seconds)")
-    seed: int | None = Field(default=None, description="seed of everything (default: the lab's, 0)")
-    persona_prob: float | None = Field(
-        default=None, description="persona share of the PerMix run (default 0.5)"
+    model: str | None = Field(
+        default=None,
+        description="start from this instruct model (named, e.g. smollm2-135m-instruct, a directory or a Hub id) "
+        "and train LoRA adapters; default: a tiny model built from scratch",
     )
-    sft_steps: int | None = Field(default=None, ge=0, description="supervised warm-up steps")
-    grpo_steps: int | None = Field(default=None, ge=0, description="GRPO steps of each run")
+    quick: bool = Field(default=False, description="a shrunken run for smoke tests (tens of seconds)")
+    seeds: int = Field(default=1, ge=1, description="independent runs, seeds --seed, --seed + 1, ...")
+    seed: int | None = Field(default=None, description="(first) seed (default 0)")
+    persona_prob: float | None = Field(
+        default=None, gt=0, le=1, description="persona share of the PerMix run (default 0.5)"
+    )
+    sft_steps: int | None = Field(default=None, ge=1, description="supervised warm-up steps (tiny model)")
+    grpo_steps: int | None = Field(default=None, ge=1, description="GRPO steps of each run")
     test_problems: int | None = Field(default=None, ge=1, description="held-out problems in every evaluation")
 
 
 @command(
-    "demo", DemoOptions, help="the offline persona-lottery lab: PerMix-RLVR vs RLVR on a tiny model, on CPU"
+    "demo", DemoOptions, help="the persona-lottery lab: PerMix-RLVR vs RLVR from the same start model, on CPU"
 )
 def _demo(options: DemoOptions) -> int:
-    from permix_plugins.lab import lab_config, run_lab
+    from permix_plugins.lab import lab_config, run_lab, run_seeds
 
-    knobs = options.model_dump(exclude={"out"})
-    run_lab(lab_config(out_dir=options.out, **knobs), log=lambda line: print(line, flush=True))
+    knobs = options.model_dump(exclude={"out", "seeds"})
+    config = lab_config(out_dir=options.out, **knobs)
+    say = lambda line: print(line, flush=True)
+    if options.seeds > 1:
+        run_seeds(config, options.seeds, log=say)
+    else:
+        run_lab(config, log=say)
     return 0
 
 

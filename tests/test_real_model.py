@@ -211,3 +211,23 @@ def test_the_trl_example_takes_a_model_name(
     args = GRPOConfig(output_dir=str(tmp_path), bf16=False, use_cpu=True, report_to="none")
     # TRL loads model and tokenizer from the checkpoint the name resolves to
     assert grpo_permix.model_path(ModelConfig(model_name_or_path=NAME), args) == str(checkpoint)
+
+
+@pytest.mark.slow
+def test_the_real_model_lab_runs_every_stage_with_lora(checkpoint: Path, tmp_path: Path) -> None:
+    """`permix demo --quick --model smollm2-135m-instruct`: the instruct model itself is the start, LoRA is trained."""
+    assert main(["demo", "--quick", "--model", NAME, "--out", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["config"]["model"] == NAME and summary["config"]["sft_steps"] == 0
+    assert summary["start_model"].startswith(f"{NAME} (134,515,008 parameters)")
+    held = summary["held_out"]
+    assert set(held) == {"start", "rlvr", "permix"}
+    assert held["start"]["personas"] == 3  # 2 eval personas and none
+    assert not (tmp_path / "models" / "start").exists()  # the checkpoint is not copied
+    for arm in ("rlvr", "permix"):  # adapters only: the base stays the start model
+        assert (tmp_path / "models" / arm / "adapter_config.json").is_file()
+        assert not (tmp_path / "models" / arm / "model.safetensors").exists()
+    records = read_results(tmp_path / "eval" / "start" / "results.jsonl")
+    assert records and all(r.completion.strip() for r in records)  # the instruct model answered every prompt
+    for name in ("report.md", "lottery.png", "comparison.png"):
+        assert (tmp_path / name).stat().st_size > 0
