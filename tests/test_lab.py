@@ -149,3 +149,11 @@ def test_several_seeds_give_across_seed_statistics(quick_run, tmp_path, capsys):
 def test_one_seed_is_not_a_spread(tmp_path):
     with pytest.raises(ValueError, match="at least 2 seeds"):
         run_seeds(lab_config(quick=True, out_dir=str(tmp_path)), 1)
+
+
+def test_cli_names_a_start_model_it_cannot_find(tmp_path, capsys):
+    assert main(["demo", "--model", str(tmp_path / "missing"), "--out", str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err
+    assert (
+        error.startswith("permix demo: error: model ") and "not a named model (smollm2-135m-instruct" in error
+    )

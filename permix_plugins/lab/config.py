@@ -4,8 +4,8 @@ The tiny preset builds a model from scratch and warms it up on the built-in prob
 an instruct checkpoint (a named model such as ``smollm2-135m-instruct``, a local directory or a Hub id) and trains
 LoRA adapters. Its budget was picked by measurement on SmolLM2-135M-Instruct (2 CPU cores): at level 0 with a
 one-line "final number only" instruction the start model answers about a third of the problems, so GRPO groups
-have reward variance; 24 new tokens hold such an answer, and one GRPO step of 4 prompts x 8 completions costs about
-a minute of CPU.
+have reward variance; 24 new tokens hold such an answer, and one GRPO step of 4 prompts x 8 completions takes
+about 30 s, so the whole run fits in half an hour (docs/real-model-lab).
 """
 
 from __future__ import annotations
