@@ -20,11 +20,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field
+from pydantic.fields import FieldInfo
 
 from permix_plugins.adapters.verl import DataSourceMode, RewardManager
 from permix_plugins.errors import PermixError
 from permix_plugins.evaluation.runner import EvalConfig, ReportConfig
 from permix_plugins.fidelity.runner import FidelityConfig
+from permix_plugins.lab.config import LabConfig
 from permix_plugins.mix_config import MixConfig
 from permix_plugins.prompting import Placement
 from permix_plugins.settings import Settings, flag_name
@@ -75,6 +77,13 @@ class NoOptions(Settings):
     """A command without options."""
 
 
+def _lab_knob(name: str) -> Any:
+    """`LabConfig`'s field `name` (its constraint and text) as an option that, unset, keeps the preset's value."""
+    field = LabConfig.model_fields[name]
+    text = f"{field.description} (default: the preset's, {field.default} in the tiny lab)"
+    return FieldInfo.merge_field_infos(field, default=None, description=text)
+
+
 class DemoOptions(Settings):
     """The options of ``permix demo``; unset knobs keep the preset's values (`permix_plugins.lab.lab_config`)."""
 
@@ -88,13 +97,11 @@ class DemoOptions(Settings):
     )
     quick: bool = Field(default=False, description="a shrunken run for smoke tests (tens of seconds)")
     seeds: int = Field(default=1, ge=1, description="independent runs, seeds --seed, --seed + 1, ...")
-    seed: int | None = Field(default=None, description="(first) seed (default 0)")
-    persona_prob: float | None = Field(
-        default=None, gt=0, le=1, description="persona share of the PerMix run (default 0.5)"
-    )
-    sft_steps: int | None = Field(default=None, ge=1, description="supervised warm-up steps (tiny model)")
-    grpo_steps: int | None = Field(default=None, ge=1, description="GRPO steps of each run")
-    test_problems: int | None = Field(default=None, ge=1, description="held-out problems in every evaluation")
+    seed: int | None = _lab_knob("seed")
+    persona_prob: float | None = _lab_knob("persona_prob")
+    sft_steps: int | None = _lab_knob("sft_steps")
+    grpo_steps: int | None = _lab_knob("grpo_steps")
+    test_problems: int | None = _lab_knob("test_problems")
 
 
 @command(

@@ -5,10 +5,30 @@
 - `run`: `run_lab`, one run (start model, its persona lottery, two GRPO runs, paired comparison);
 - `seeds`: `run_seeds`, several runs and the statistics across their seeds;
 - `report`: the summaries, reports and plots both write.
+
+Names are imported on first use, so reading the settings does not import `datasets` or a trainer.
 """
 
-from permix_plugins.lab.config import LabConfig, lab_config
-from permix_plugins.lab.run import LabResult, run_lab
-from permix_plugins.lab.seeds import run_seeds
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from permix_plugins._lazy import lazy_exports
+
+_EXPORTS = {
+    "LabConfig": "permix_plugins.lab.config",
+    "lab_config": "permix_plugins.lab.config",
+    "LabResult": "permix_plugins.lab.run",
+    "run_lab": "permix_plugins.lab.run",
+    "run_seeds": "permix_plugins.lab.seeds",
+}
 
 __all__ = ["LabConfig", "LabResult", "lab_config", "run_lab", "run_seeds"]
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
+
+
+if TYPE_CHECKING:
+    from permix_plugins.lab.config import LabConfig, lab_config
+    from permix_plugins.lab.run import LabResult, run_lab
+    from permix_plugins.lab.seeds import run_seeds
