@@ -187,7 +187,10 @@ def _score(queries: Sequence[Any], prompts: Sequence[Any], labels: Sequence[Any]
             "with a file from `permix export openrlhf`; such samples score 0.0 as 'bad_gold'",
             str(_at(labels, reasons.index("bad_gold")))[:200],
         )
-    return [_flags(reason, has_persona=label.has_persona) for reason, (_, _, label) in zip(reasons, items)]
+    return [
+        _flags(reason, has_persona=label.has_persona)
+        for reason, (_, _, label) in zip(reasons, items, strict=True)
+    ]
 
 
 def _flags(reason: str, *, has_persona: bool) -> dict[str, float]:
@@ -426,7 +429,9 @@ def openrlhf_rows(
 
     mixed = PersonaMixDataset(problems, pool, config=config, num_proc=num_proc, **settings)
     for batch in mixed.select_columns(["prompt", "answer", "persona_id"]).iter(batch_size=1000):
-        for messages, answer, persona_id in zip(batch["prompt"], batch["answer"], batch["persona_id"]):
+        for messages, answer, persona_id in zip(
+            batch["prompt"], batch["answer"], batch["persona_id"], strict=True
+        ):
             yield {"input": messages, "label": encode_label(answer, persona_id), "datasource": persona_id}
 
 

@@ -213,9 +213,12 @@ def _put_personas(
     n = len(personas)
     out: dict[str, list[Any]] = {prompt_key: [], "extra_info": [], "data_source": []}
     given = zip(
-        batch[prompt_key], batch.get("extra_info") or [None] * n, batch.get("data_source") or [None] * n
+        batch[prompt_key],
+        batch.get("extra_info") or [None] * n,
+        batch.get("data_source") or [None] * n,
+        strict=True,
     )
-    for (messages, extra, data_source), persona in zip(given, personas):
+    for (messages, extra, data_source), persona in zip(given, personas, strict=True):
         extra = dict(extra or {})
         source = extra.get("source") or data_source or "unknown"
         extra["source"] = source
@@ -366,7 +369,7 @@ def _verl_batch(
         "reward_model": [{"style": "rule", "ground_truth": answer} for answer in batch["answer"]],
         "extra_info": [
             {"split": split, "index": i, "persona_id": p, "problem_id": pid, "question": q, "source": source}
-            for i, p, pid, q in zip(indices, persona_ids, batch["id"], batch["problem"])
+            for i, p, pid, q in zip(indices, persona_ids, batch["id"], batch["problem"], strict=True)
         ],
     }
 

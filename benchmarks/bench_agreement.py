@@ -96,7 +96,7 @@ def math_verify_cases(tests_dir: Path) -> tuple[list[Case], int]:
                     continue
                 for k, entry in enumerate(decorator.args[1].elts):
                     try:
-                        row = dict(zip(names, ast.literal_eval(entry)))
+                        row = dict(zip(names, ast.literal_eval(entry), strict=True))
                     except ValueError:  # e.g. an f-string computed at import time
                         skipped += 1
                         continue
@@ -135,7 +135,7 @@ def gsm8k_sets(data_dir: Path) -> dict[str, list[Case]]:
     golds = [Case(f"gold:{i}", value[r["question"]], r["answer"], True) for i, r in enumerate(tests)]
     shifted = [
         Case(f"shifted:{i}", value[a["question"]], b["answer"], value[a["question"]] == value[b["question"]])
-        for i, (a, b) in enumerate(zip(tests, tests[1:] + tests[:1]))
+        for i, (a, b) in enumerate(zip(tests, tests[1:] + tests[:1], strict=True))
     ]
     return {
         "GSM8K labelled solutions": labelled,
@@ -154,13 +154,13 @@ Scorer = Callable[[list[str], list[str]], list[bool]]
 def raw_scorer() -> Scorer:
     from math_verify import parse, verify
 
-    return lambda golds, preds: [bool(verify(parse(g), parse(p))) for g, p in zip(golds, preds)]
+    return lambda golds, preds: [bool(verify(parse(g), parse(p))) for g, p in zip(golds, preds, strict=True)]
 
 
 def verl_scorer() -> Scorer:
     from verl.utils.reward_score.math_verify import compute_score
 
-    return lambda golds, preds: [compute_score(p, g) == 1.0 for g, p in zip(golds, preds)]
+    return lambda golds, preds: [compute_score(p, g) == 1.0 for g, p in zip(golds, preds, strict=True)]
 
 
 def trl_scorer() -> Scorer:
@@ -203,11 +203,11 @@ def report(
     print(f"\n{title}: {len(cases)} cases")
     print(f"{'scorer':<10}{'agree':>9}{'false neg':>11}{'false pos':>11}{'items/s':>10}")
     for name, (scores, rate) in results.items():
-        agree = sum(s == c.expected for s, c in zip(scores, cases))
-        fn = sum(c.expected and not s for s, c in zip(scores, cases))
-        fp = sum(s and not c.expected for s, c in zip(scores, cases))
+        agree = sum(s == c.expected for s, c in zip(scores, cases, strict=True))
+        fn = sum(c.expected and not s for s, c in zip(scores, cases, strict=True))
+        fp = sum(s and not c.expected for s, c in zip(scores, cases, strict=True))
         print(f"{name:<10}{agree / len(cases):>9.1%}{fn:>11}{fp:>11}{rate:>10.0f}")
-    differ = [(c, v) for c, v in zip(cases, verdicts) if (v.correct is True) != c.expected]
+    differ = [(c, v) for c, v in zip(cases, verdicts, strict=True) if (v.correct is True) != c.expected]
     if differ and list_disagreements:
         print(f"\npermix disagrees with the expected verdict on {len(differ)}:")
         for case, verdict in differ:

@@ -37,10 +37,13 @@ def write_problems(path: Path, rows: int) -> None:
         answers = [str(i % 997 + i % 13) for i in index]
         return pa.record_batch(
             {
-                "problem": [f"Problem {i}. {w} What is {i % 997} + {i % 13}?" for i, w in zip(index, words)],
+                "problem": [
+                    f"Problem {i}. {w} What is {i % 997} + {i % 13}?"
+                    for i, w in zip(index, words, strict=True)
+                ],
                 "solution": [
                     f"Step by step. {w} {w} So the answer is $\\boxed{{{a}}}$."
-                    for w, a in zip(words, answers)
+                    for w, a in zip(words, answers, strict=True)
                 ],
                 "answer": answers,
                 "level": [f"Level {i % 5 + 1}" for i in index],

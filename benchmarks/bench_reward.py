@@ -241,7 +241,7 @@ def main() -> None:
     boxed = [k for k, item in enumerate(items) if item.comparable]
     print(f"{'scorer':<18}{'items/s':>10}{'permix is':>12}{'agree (all)':>14}{'agree (boxed*)':>16}")
     for name, (scores, seconds) in results.items():
-        agree_all = sum(a == b for a, b in zip(ours, scores)) / len(items)
+        agree_all = sum(a == b for a, b in zip(ours, scores, strict=True)) / len(items)
         agree_boxed = sum(ours[k] == scores[k] for k in boxed) / max(1, len(boxed))
         ratio = "" if name == "permix" else f"{seconds / our_time:.1f}x"
         print(f"{name:<18}{len(items) / seconds:>10.0f}{ratio:>12}{agree_all:>14.1%}{agree_boxed:>16.1%}")

@@ -112,7 +112,10 @@ def _demo(options: DemoOptions) -> int:
 
     knobs = options.model_dump(exclude={"out", "seeds"})
     config = lab_config(out_dir=options.out, **knobs)
-    say = lambda line: print(line, flush=True)
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+
     if options.seeds > 1:
         run_seeds(config, options.seeds, log=say)
     else:

@@ -306,7 +306,7 @@ def _rational(value: Value) -> Fraction | None:
 def _checked(value: Value) -> Value | None:
     if len(value) > _MAX_TERMS:
         return None
-    for (radicand, power), c in value.items():
+    for (_radicand, power), c in value.items():
         if (
             abs(power) > _MAX_PI_POWER
             or max(c.numerator.bit_length(), c.denominator.bit_length()) > _MAX_BITS

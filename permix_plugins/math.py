@@ -183,7 +183,7 @@ def _log_persona_metrics(
     log_metric: Callable[[str, float], None], persona_ids: Sequence[Any], verdicts: Sequence[Verdict]
 ) -> None:
     by_persona: dict[str, list[Verdict]] = defaultdict(list)
-    for persona, verdict in zip(persona_ids, verdicts):
+    for persona, verdict in zip(persona_ids, verdicts, strict=True):
         by_persona[str(persona)].append(verdict)
     for persona, group in by_persona.items():
         scored = [v.score for v in group if v.correct is not None]

@@ -179,7 +179,7 @@ def _drawn(
     picks = _splitmix64(key) % _U64(len(personas))
     return [
         _real(personas[pick]) if draw < persona_prob else None
-        for draw, pick in zip(uniform.tolist(), picks.tolist())
+        for draw, pick in zip(uniform.tolist(), picks.tolist(), strict=True)
     ]
 
 

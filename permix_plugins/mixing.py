@@ -108,7 +108,7 @@ def _put_prompts(
         build_messages(
             problem, p.text if p else None, placement=config.placement, instruction=config.instruction
         )
-        for problem, p in zip(out["problem"], personas)
+        for problem, p in zip(out["problem"], personas, strict=True)
     ]
     out["persona_id"] = [p.id if p else NO_PERSONA_ID for p in personas]
     return out

@@ -247,7 +247,7 @@ class MathVerifier:
             )
         verdicts: list[Verdict] = []
         jobs: dict[tuple[str, str], list[int]] = {}  # identical (gold, answer) pairs go to math-verify once
-        for i, (gold, completion) in enumerate(zip(golds, completions)):
+        for i, (gold, completion) in enumerate(zip(golds, completions, strict=True)):
             try:
                 verdict, job = _decide_fast(gold, completion)
             except Exception:  # a bug of ours must cost one item, not the training run
@@ -258,7 +258,7 @@ class MathVerifier:
                 jobs.setdefault(job, []).append(i)
         if jobs:
             results = self._get_pool().run(list(jobs), self.settings.timeout_s)
-            for (correct, reason), ids in zip(results, jobs.values()):
+            for (correct, reason), ids in zip(results, jobs.values(), strict=True):
                 for i in ids:
                     verdicts[i] = replace(verdicts[i], correct=correct, reason=reason)  # type: ignore[arg-type]
         with self._lock:

@@ -164,7 +164,7 @@ def openrlhf_internals(monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
 def _function_from(path: Path, name: str, namespace: dict[str, Any]) -> Any:
     tree = ast.parse(path.read_text())
     (node,) = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name]
-    exec(  # noqa: S102 - runs code of the file under test
+    exec(  # runs code of the file under test
         compile(ast.Module(body=[node], type_ignores=[]), str(path), "exec"),
         namespace,
     )
@@ -228,7 +228,9 @@ def test_tiny_model_rollouts_through_openrlhf_dataset_executor_batching_and_eval
 
     n = 2
     engine = StandInEngine(tiny_tokenizer, tiny_model)
-    outputs = run_executor(engine, tiny_tokenizer, list(zip(dataset.prompts, dataset.labels)), n=n)
+    outputs = run_executor(
+        engine, tiny_tokenizer, list(zip(dataset.prompts, dataset.labels, strict=True)), n=n
+    )
     for output in outputs:
         start, end = output["action_ranges"][0]
         generated = tiny_tokenizer.decode(output["observation_tokens"][start:end], skip_special_tokens=False)
@@ -505,7 +507,7 @@ def test_rows_are_the_persona_mix_dataset():
     assert [r["input"] for r in rows] == mixed["prompt"]
     assert [r["datasource"] for r in rows] == mixed["persona_id"]
     assert [decode_label(r["label"]) for r in rows] == [
-        Label(answer, persona) for answer, persona in zip(mixed["answer"], mixed["persona_id"])
+        Label(answer, persona) for answer, persona in zip(mixed["answer"], mixed["persona_id"], strict=True)
     ]
     assert 0 < sum(r["datasource"] != "none" for r in rows) < 12
 
@@ -562,7 +564,7 @@ def openrlhf_cli(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> Any:
     captured: list[Any] = []
     namespace = {"argparse": argparse, "os": os, "datetime": datetime.datetime, "train": captured.append}
     monkeypatch.setattr(sys, "argv", ["train_ppo_ray", *argv])
-    exec(  # noqa: S102 - runs code of the file under test
+    exec(  # runs code of the file under test
         compile(ast.Module(body=block.body, type_ignores=[]), str(path), "exec"),
         namespace,
     )

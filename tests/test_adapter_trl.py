@@ -172,7 +172,7 @@ def test_stability_callback_under_two_processes(tmp_path):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     script = Path(__file__).with_name("distributed_grpo.py")
-    out = subprocess.run(  # noqa: PLW1510 - the test reads the return code
+    out = subprocess.run(  # the test reads the return code
         [
             sys.executable,
             "-m",

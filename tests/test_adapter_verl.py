@@ -98,7 +98,7 @@ def make_batch(tokenizer, cases=CASES) -> DataProto:
     mask = torch.tensor(
         [
             [0] * (width_p - len(p)) + [1] * len(p) + [1] * len(r) + [0] * (width_r - len(r))
-            for p, r in zip(prompt_ids, responses)
+            for p, r in zip(prompt_ids, responses, strict=True)
         ]
     )
     return DataProto.from_single_dict(
@@ -134,7 +134,8 @@ def compose_verl(overrides: list[str]) -> DictConfig:
 @pytest.fixture(scope="module")
 def trainer_config(tokenizer_dir: Path) -> DictConfig:
     """The trainer config a reward-loop worker is built from: verl's defaults plus permix's reward lines."""
-    lines = adapter.verl_overrides(static=True) + [
+    lines = [
+        *adapter.verl_overrides(static=True),
         f"actor_rollout_ref.model.path={tokenizer_dir}",
         "reward.num_workers=1",
     ]
@@ -534,7 +535,7 @@ def test_trl_openrlhf_and_verl_give_the_same_rows_for_the_same_settings(settings
     config = MixConfig(**settings)
     problems = load_problems("synthetic", split="train", limit=12)
     trl = PersonaMixDataset(problems, config=config)
-    expected = list(zip(trl["problem"], trl["persona_id"], trl["prompt"]))
+    expected = list(zip(trl["problem"], trl["persona_id"], trl["prompt"], strict=True))
     assert len(expected) == (24 if config.epochs == 2 else 12 * len(LOTTERY))
 
     export_jsonl(tmp_path / "openrlhf.jsonl", problems, config=config)

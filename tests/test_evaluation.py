@@ -186,7 +186,7 @@ def test_resume_refuses_results_of_other_settings(tmp_path):
         progress=False,
         n_bootstrap=10,
     )
-    with pytest.raises(ConfigError, match="temperature=1.0, but this run uses temperature=0.5"):
+    with pytest.raises(ConfigError, match=r"temperature=1\.0, but this run uses temperature=0\.5"):
         evaluate(ScriptedBackend(), PROBLEMS[:1], POOL, temperature=0.5, results=results, progress=False)
     with pytest.raises(ConfigError, match="model='scripted'"):
         evaluate(
@@ -230,7 +230,7 @@ def test_a_rerun_with_user_prefix_does_not_append_a_second_prompt_format(tmp_pat
     """The reported bug: a rerun with another placement (and more problems) added its lines to the same file."""
     results = tmp_path / "results.jsonl"
     evaluate(ScriptedBackend(), PROBLEMS[:2], POOL, results=results, progress=False, n_bootstrap=10)
-    with pytest.raises(ConfigError, match="placement='system', .*placement='user_prefix'"):
+    with pytest.raises(ConfigError, match=r"placement='system', .*placement='user_prefix'"):
         evaluate(ScriptedBackend(), PROBLEMS, POOL, placement="user_prefix", results=results, progress=False)
     assert {r.placement for r in read_results(results)} == {"none", "system"} and len(
         read_results(results)
@@ -249,7 +249,7 @@ def test_the_settings_file_belongs_to_the_records(tmp_path):
     assert json.loads((tmp_path / "results.settings.json").read_text())["settings"]["seed"] == 7
 
     (tmp_path / "results.settings.json").unlink()  # records whose settings are unknown are not resumed
-    with pytest.raises(ConfigError, match="but no results.settings.json saying which settings made them"):
+    with pytest.raises(ConfigError, match=r"but no results\.settings\.json saying which settings made them"):
         evaluate(ScriptedBackend(), PROBLEMS[:1], POOL, seed=7, results=results, progress=False)
 
 
@@ -290,7 +290,7 @@ def test_a_corrupt_line_in_the_middle_is_an_error(tmp_path):
     evaluate(ScriptedBackend(), PROBLEMS[:2], POOL, results=results, progress=False, n_bootstrap=10)
     lines = results.read_text().splitlines()
     results.write_text("\n".join([lines[0], "{oops", *lines[1:]]) + "\n")
-    with pytest.raises(ConfigError, match="results.jsonl, line 2: not a JSON object"):
+    with pytest.raises(ConfigError, match=r"results\.jsonl, line 2: not a JSON object"):
         read_results(results)
 
 

@@ -33,7 +33,7 @@ def _example(monkeypatch):
 
 @pytest.mark.slow
 def test_offline_default_runs_and_prints_stability(tmp_path):
-    out = subprocess.run(  # noqa: PLW1510 - the test reads the return code
+    out = subprocess.run(  # the test reads the return code
         [
             sys.executable,
             str(EXAMPLE),

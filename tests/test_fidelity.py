@@ -185,7 +185,7 @@ def test_load_personagym_questions_errors(tmp_path):
         load_personagym_questions(folder, personas=stranger)
     with pytest.raises(ConfigError, match="does not exist"):
         load_personagym_questions(tmp_path / "missing")
-    with pytest.raises(ConfigError, match="holds no .json question files"):
+    with pytest.raises(ConfigError, match=r"holds no \.json question files"):
         load_personagym_questions(_write_personagym(tmp_path / "empty", {"a.txt": "x"}))
     bad_task = _write_personagym(tmp_path / "bad-task", {"A cook.json": {"Humour": ["Tell a joke."]}})
     with pytest.raises(ConfigError, match=r"A cook.json: unknown fidelity task 'Humour'"):

@@ -69,7 +69,10 @@ def test_summary_matches_the_reports(quick_run):
 def test_same_seed_same_numbers(quick_run, tmp_path):
     result, _, _ = quick_run
     again = run_lab(lab_config(quick=True, out_dir=str(tmp_path)), log=lambda line: None)
-    strip = lambda s: {k: v for k, v in s.items() if k not in ("seconds", "config")}
+
+    def strip(s):
+        return {k: v for k, v in s.items() if k not in ("seconds", "config")}
+
     assert strip(again.summary) == strip(result.summary)
 
 
@@ -129,7 +132,10 @@ def test_several_seeds_give_across_seed_statistics(quick_run, tmp_path, capsys):
     summary = json.loads((tmp_path / "summary.json").read_text())
     runs = summary["runs"]
     assert [run["config"]["seed"] for run in runs] == [0, 1]
-    strip = lambda s: {k: v for k, v in s.items() if k not in ("seconds", "config")}
+
+    def strip(s):
+        return {k: v for k, v in s.items() if k not in ("seconds", "config")}
+
     assert strip(runs[0]) == strip(json.loads(json.dumps(result.summary)))
     deltas = [run["permix_vs_rlvr"]["delta_pss"] for run in runs]
     stats = summary["across_seeds"]["delta_pss"]

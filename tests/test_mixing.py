@@ -36,7 +36,7 @@ def test_rows_have_prompt_answer_persona_and_input_columns(problems):
     ds = PersonaMixDataset(problems, TRAIN, persona_prob=0.5, seed=0)
     assert isinstance(ds, Dataset) and len(ds) == len(problems)
     assert set(ds.column_names) == {"prompt", "answer", "persona_id", "id", "problem", "level"}
-    for row, source in zip(ds.select(range(50)), problems.select(range(50))):
+    for row, source in zip(ds.select(range(50)), problems.select(range(50)), strict=True):
         assert row["answer"] == source["answer"] and row["id"] == source["id"]
         user = row["prompt"][-1]
         assert user == {"role": "user", "content": f"{source['problem']}\n\n{DEFAULT_INSTRUCTION}"}
@@ -81,7 +81,7 @@ def test_epochs_draw_fresh_personas(problems):
     n = len(problems)
     assert len(ds) == 3 * n and ds["id"][:n] == ds["id"][n : 2 * n] == problems["id"]
     first, second = ds["persona_id"][:n], ds["persona_id"][n : 2 * n]
-    assert sum(a != b for a, b in zip(first, second)) > 0.8 * n
+    assert sum(a != b for a, b in zip(first, second, strict=True)) > 0.8 * n
     assert ds.mix_config.epochs == 3
 
 
@@ -207,7 +207,7 @@ def test_every_persona_gives_each_row_every_persona_and_no_persona(problems):
     assert Counter(PersonaMixDataset(head, lottery, every_persona=True)["persona_id"]) == dict.fromkeys(
         lottery.ids, 5
     )
-    with pytest.raises(ConfigError, match="every_persona=true .* so persona_prob has no meaning"):
+    with pytest.raises(ConfigError, match=r"every_persona=true .* so persona_prob has no meaning"):
         MixConfig.parse({"every_persona": True, "persona_prob": 0.5})
     assert MixConfig(persona_prob=0.2, epochs=2).replace(every_persona=True).copies(lottery) == len(lottery)
 

@@ -136,7 +136,7 @@ def test_resolve_model_refuses_what_cannot_load(value: str, says: str) -> None:
 
 
 def test_resolve_model_refuses_a_directory_that_is_not_a_checkpoint(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="directory without config.json"):
+    with pytest.raises(ConfigError, match=r"directory without config\.json"):
         models.resolve_model(str(tmp_path))
 
 

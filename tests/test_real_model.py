@@ -76,7 +76,10 @@ def test_the_checkpoint_computes_what_the_gguf_does(checkpoint: Path, smollm: Tr
 def test_no_persona_keeps_the_templates_default_system_prompt(smollm: TransformersBackend) -> None:
     """`none` means no system message from us: the model sees what its template shows without one."""
     tok = smollm.tokenizer
-    render = lambda messages: tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+    def render(messages):
+        return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
     plain = render(build_messages("What is 2 + 3?", None))
     persona = render(build_messages("What is 2 + 3?", PIRATE))
     prefixed = render(build_messages("What is 2 + 3?", PIRATE, placement="user_prefix"))

@@ -192,7 +192,7 @@ def test_batch_equals_single_and_runs_duplicates_once(verifier):
     before = verifier.stats().get("math_verify", 0)
     batch = verifier.verify_batch(golds, completions)
     assert verifier.stats()["math_verify"] - before == 2  # the polynomial once, the interval once
-    assert batch == [verifier.verify(g, c) for g, c in zip(golds, completions)]
+    assert batch == [verifier.verify(g, c) for g, c in zip(golds, completions, strict=True)]
 
 
 def test_batch_length_mismatch_is_a_config_error(verifier):

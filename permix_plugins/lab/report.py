@@ -285,10 +285,13 @@ def plot_seeds(summary: Mapping[str, Any], path: Path) -> None:
     runs = summary["runs"]
     seeds = [run["config"]["seed"] for run in runs]
     fig = Figure(figsize=(4 * len(DELTAS), 3.6), layout="constrained")
-    for ax, (key, label) in zip(fig.subplots(1, len(DELTAS)), DELTAS.items()):
+    for ax, (key, label) in zip(fig.subplots(1, len(DELTAS)), DELTAS.items(), strict=True):
         values = [run["permix_vs_rlvr"][key] for run in runs]
         cis = [run["permix_vs_rlvr"][key + "_ci"] for run in runs]
-        errors = [[v - lo for v, (lo, _) in zip(values, cis)], [hi - v for v, (_, hi) in zip(values, cis)]]
+        errors = [
+            [v - lo for v, (lo, _) in zip(values, cis, strict=True)],
+            [hi - v for v, (_, hi) in zip(values, cis, strict=True)],
+        ]
         ax.errorbar(range(len(seeds)), values, yerr=errors, fmt="o", color="tab:red", capsize=3)
         ax.axhline(0, color="0.3", lw=0.8)
         ax.axhline(

@@ -159,7 +159,10 @@ def _encode(tokenizer: Any, problem: str, answer: str, config: LabConfig) -> tup
         add_generation_prompt=True,
     )
     target = f"\\boxed{{{answer}}}{tokenizer.eos_token}"
-    encode = lambda text: tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    def encode(text: str) -> list[int]:
+        return tokenizer(text, add_special_tokens=False)["input_ids"]
+
     return encode(prompt), encode(target)
 
 
