@@ -31,6 +31,8 @@ Example:
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from typing import Literal
 
@@ -39,7 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from permix_plugins.answers import after_thinking
 from permix_plugins.exact import NUMBER_WORDS_RE, number_to_words
 
-__all__ = ["CHECKS", "Style", "style_holds"]
+__all__ = ["CHECKS", "Style", "decode_style", "encode_style", "style_holds"]
 
 Check = Literal[
     "starts_with", "ends_with", "contains_any", "number_words", "uppercase", "lowercase", "max_words"
@@ -164,6 +166,29 @@ def style_holds(style: Style | None, completion: object) -> bool | None:
         (None, True)
     """
     return None if style is None else style.holds(completion)
+
+
+def encode_style(style: Style | None) -> str:
+    """A style as compact JSON for a dataset column or a label; ``""`` for no style (`decode_style` reads it).
+
+    Example:
+        >>> encode_style(Style(ends_with="Yeehaw!")), encode_style(None)
+        ('{"ends_with":["Yeehaw!"]}', '')
+    """
+    return "" if style is None else json.dumps(style.to_dict(), separators=(",", ":"))
+
+
+@functools.lru_cache(maxsize=4096)  # a column repeats a few styles over many rows
+def decode_style(text: str | None) -> Style | None:
+    """The style of an `encode_style` text; None for ``""`` or None. Bad text raises `ValueError`.
+
+    Example:
+        >>> decode_style('{"uppercase":true}').checks, decode_style("")
+        (('uppercase',), None)
+    """
+    if not text:
+        return None
+    return Style.model_validate_json(text)
 
 
 # ------------------------------------------------------------------------------------------------ the checks

@@ -163,3 +163,19 @@ def test_write_spells_out_integers_only_where_they_stand_alone():
     style = Style(number_words=True)
     assert style.write(r"3 * 4 = \boxed{12}") == r"three * four = \boxed{twelve}"
     assert style.write("-17") == "minus seventeen"
+
+
+def test_a_styled_pool_adds_the_persona_style_column():
+    from permix_plugins import PersonaMixDataset, load_problems
+    from permix_plugins.styles import decode_style
+
+    problems = load_problems("synthetic", limit=40)
+    styled = PersonaPool.builtin("styled")
+    mixed = PersonaMixDataset(problems, styled, persona_prob=0.5, seed=3)
+    assert mixed.column_names[:3] == ["prompt", "persona_id", "persona_style"]
+    for persona_id, style in zip(mixed["persona_id"], mixed["persona_style"], strict=True):
+        expected = None if persona_id == "none" else styled[persona_id].style
+        assert decode_style(style) == expected
+    assert "" in mixed["persona_style"] and len(set(mixed["persona_style"])) > 3
+    plain = PersonaMixDataset(problems, PersonaPool.builtin("train"), persona_prob=0.5, seed=3)
+    assert "persona_style" not in plain.column_names  # unstyled pools give the columns they always gave
