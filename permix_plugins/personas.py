@@ -39,7 +39,7 @@ from importlib import resources
 from os import PathLike
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
@@ -319,6 +319,33 @@ class PersonaPool:
     def styled(self) -> tuple[str, ...]:
         """The ids of the personas that carry a style, in pool order."""
         return tuple(p.id for p in self._personas if p.style is not None)
+
+    def shuffled(self, *, unit: Literal["chars", "words"] = "words", seed: int = 0) -> PersonaPool:
+        """The control pool: each persona's text with its characters or words permuted, styles dropped.
+
+        Lengths and the inventory of characters (or words) stay, the meaning goes: training on it credits what
+        persona *text* does apart from what a persona *means*. Ids stay (results still line up); the pool is
+        named ``<name>-shuffled-<unit>``; the no-persona entry stays empty. The same seed gives the same pool.
+
+        Example:
+            >>> pool = PersonaPool([Persona(id="owl", text="You are a wise old owl.")])
+            >>> control = pool.shuffled(unit="words", seed=1)
+            >>> sorted(control["owl"].text.split()) == sorted(pool["owl"].text.split()), control.name
+            (True, 'custom-shuffled-words')
+        """
+        if unit not in ("chars", "words"):
+            raise ConfigError(f"shuffled(unit=...) takes 'chars' or 'words', got {unit!r}")
+        rng = random.Random(seed)
+
+        def permuted(text: str) -> str:
+            parts = list(text) if unit == "chars" else text.split()
+            rng.shuffle(parts)
+            return ("" if unit == "chars" else " ").join(parts)
+
+        personas = [
+            p if not p.text else p.model_copy(update={"text": permuted(p.text), "style": None}) for p in self
+        ]
+        return PersonaPool(personas, name=f"{self.name}-shuffled-{unit}")
 
     def to_records(self) -> list[dict[str, Any]]:
         """Plain dicts ``{id, text, tags, style?}`` (lists for tags and style strings) for YAML/JSON/JSONL;

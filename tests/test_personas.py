@@ -560,3 +560,25 @@ def test_pool_constructor_validation():
     with pytest.raises(ConfigError, match="item 1 is a str, not a Persona"):
         PersonaPool([owl, "You are a hawk."])
     assert PersonaPool([owl]).name == "custom"
+
+
+@pytest.mark.parametrize("unit", ["chars", "words"])
+def test_shuffled_pool_keeps_lengths_and_inventory_but_not_the_text(unit):
+    pool = PersonaPool.builtin("styled")
+    control = pool.shuffled(unit=unit, seed=5)
+    assert control.ids == pool.ids and control.name == f"styled-shuffled-{unit}"
+    split = list if unit == "chars" else str.split
+    for persona in pool:
+        text = control[persona.id].text
+        assert sorted(split(text)) == sorted(split(persona.text))
+        assert text != persona.text
+        assert control[persona.id].style is None  # the shuffled text no longer asks for the style
+    assert pool.shuffled(unit=unit, seed=5) == control
+    assert pool.shuffled(unit=unit, seed=6) != control
+
+
+def test_shuffled_keeps_the_no_persona_entry_empty():
+    control = PersonaPool.builtin("lottery").shuffled(seed=0)
+    assert control["none"] == NO_PERSONA
+    with pytest.raises(ConfigError, match="takes 'chars' or 'words', got 'letters'"):
+        PersonaPool.builtin("lottery").shuffled(unit="letters")
