@@ -136,7 +136,8 @@ class Style(BaseModel):
         if self.number_words:
             text = _INTEGER_RE.sub(lambda m: number_to_words(int(m.group().replace(",", ""))), text)
         if self.contains_any and not _contains_any(self, text):
-            text = f"{self.contains_any[0][:1].upper()}{self.contains_any[0][1:]}, {text}"
+            keyword = self.contains_any[0]
+            text = f"{keyword[:1].upper()}{keyword[1:]}, {text[:1].lower()}{text[1:]}"
         if self.starts_with and not _starts_with(self, text):
             text = f"{self.starts_with[0]} {text}"
         if self.ends_with and not _ends_with(self, text):
