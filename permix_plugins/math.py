@@ -1,9 +1,10 @@
 r"""Verifiable math rewards in each framework's calling convention: TRL, verl, OpenRLHF, and a plain `score`.
 
 All of them use the process-wide `MathVerifier` (`permix_plugins.verifier.default_verifier`, configured with
-`permix_plugins.verifier.configure` or ``PERMIX_VERIFY_*`` environment variables). Correctness is binary; model output
-never raises (a timeout or internal error scores 0.0 and is counted). Only pipeline bugs raise `ConfigError`: no gold
-column, or a gold list whose length differs from the completions.
+`permix_plugins.verifier.configure` or ``PERMIX_VERIFY_*`` environment variables; ``PERMIX_REWARD_DEADLINE`` bounds
+OpenRLHF's whole call). Correctness is binary; model output never raises (a timeout or internal error scores 0.0 and
+is counted). Only pipeline bugs raise `ConfigError`: no gold column, or a gold list whose length differs from the
+completions.
 
 TRL::
 

@@ -158,9 +158,9 @@ class MathVerifier:
     r"""Check final answers against golds: exact fast path, then math-verify in killable worker processes.
 
     The keyword arguments are the fields of `VerifierSettings` (``timeout_s``, ``workers``, ``memory_mb``,
-    ``startup_timeout_s``, ``reward_deadline_s``); unset ones take its defaults (the environment is read by `configure`, not here).
-    Thread-safe; usable from threads, ``asyncio.to_thread``, spawned processes and Ray actors; picklable (the copy
-    starts its own workers). `verify` and `verify_batch` never raise on model output.
+    ``startup_timeout_s``, ``reward_deadline_s``); unset ones take its defaults (the environment is read by
+    `configure`, not here). Thread-safe; usable from threads, ``asyncio.to_thread``, spawned processes and Ray
+    actors; picklable (the copy starts its own workers). `verify` and `verify_batch` never raise on model output.
 
     Example:
         >>> with MathVerifier(timeout_s=2, workers=1) as v:
