@@ -27,6 +27,9 @@ The contract `reward_func` keeps (OpenRLHF swallows its exceptions and bad retur
 * it never hangs: extraction is linear and bounded, math-verify runs in killable worker processes
   (`permix_plugins.verifier`), and the whole call returns within ``PERMIX_REWARD_DEADLINE`` seconds (120).
 
+The scoring is `permix_plugins.math.openrlhf_reward`; this module finds the responses in the queries, reads the
+labels and returns the scores as tensors.
+
 Example:
     >>> prompt = "<|im_start|>user\nWhat is 6 * 12?<|im_end|>\n<|im_start|>assistant\n"
     >>> label = encode_label("72", "pirate")
@@ -41,7 +44,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -49,9 +51,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from permix_plugins._optional import require
+from permix_plugins._warn_once import warn_once
 from permix_plugins.errors import ConfigError
+from permix_plugins.math import OPENRLHF_LOG_KEYS, openrlhf_result, openrlhf_reward
 from permix_plugins.personas import NO_PERSONA_ID, PersonaPool
-from permix_plugins.verifier import Verdict, default_verifier
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -75,18 +78,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-LOG_KEYS = (
-    "accuracy",
-    "no_answer",
-    "bad_gold",
-    "timeout",
-    "error",
-    "no_completion",
-    "persona_rate",
-    "persona_correct",
-)
-"""The `extra_logs` keys of every `reward_func` result, in this order. OpenRLHF batches samples key by key, so
-a sample with a different key set would break the whole batch: they never change."""
+LOG_KEYS = OPENRLHF_LOG_KEYS
+"""The `extra_logs` keys of every `reward_func` result, in this order (`permix_plugins.math.OPENRLHF_LOG_KEYS`).
+OpenRLHF batches samples key by key, so a sample with a different key set would break the whole batch: they never
+change."""
 
 ASSISTANT_MARKERS = (
     "<|im_start|>assistant",  # ChatML: Qwen, Yi, SmolLM, ...
@@ -113,12 +108,8 @@ END_TOKENS = (
 )
 """End-of-turn and end-of-text tokens stripped from the end of a response (OpenRLHF keeps special tokens)."""
 
-_DEADLINE_ENV = "PERMIX_REWARD_DEADLINE"
-_DEFAULT_DEADLINE_S = 120.0
 _ANSWER_KEY = '"answer"'  # a broken label containing this was our JSON
 _THINK = "<think>"
-_FLAG_KEYS = ("no_answer", "bad_gold", "timeout", "error", "no_completion")  # one per reason code
-_warned: set[str] = set()
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -155,52 +146,44 @@ def reward_func(
     except Exception:  # noqa: BLE001 - not a sequence: nothing to score, but still answer in the expected shape
         count = 1
     try:
-        rows = _score(queries, prompts, labels, count)
+        result = _score(queries, prompts, labels, count)
     except Exception:  # noqa: BLE001 - a bug of ours must cost these samples, not the rollout (OpenRLHF would hide it)
-        _warn_once("crash", "permix reward_func failed; its samples score 0.0 as 'error'", exc_info=True)
-        rows = [_flags("error", has_persona=False)] * count
-    rewards = torch.tensor([row["accuracy"] for row in rows], dtype=torch.float32)
-    logs = {key: torch.tensor([row[key] for row in rows], dtype=torch.float32) for key in LOG_KEYS}
+        warn_once(
+            logger, "crash", "permix reward_func failed; its samples score 0.0 as 'error'", exc_info=True
+        )
+        result = openrlhf_result(["error"] * count, [False] * count)
+    rewards = torch.tensor(result["rewards"], dtype=torch.float32)
+    logs = {key: torch.tensor(values, dtype=torch.float32) for key, values in result["extra_logs"].items()}
     return {"rewards": rewards, "scores": rewards.clone(), "extra_logs": logs}
 
 
-def _score(queries: Sequence[Any], prompts: Sequence[Any], labels: Sequence[Any], count: int) -> list[dict]:
+def _score(
+    queries: Sequence[Any], prompts: Sequence[Any], labels: Sequence[Any], count: int
+) -> dict[str, Any]:
     # A short prompts/labels list scores the missing items as bad input instead of raising.
-    items = [(_at(queries, i), _at(prompts, i), decode_label(_at(labels, i))) for i in range(count)]
-    responses = [split_completion(query, prompt) for query, prompt, _ in items]
-    found = [i for i, response in enumerate(responses) if response is not None]
-    verdicts = _verify_bounded([items[i][2].answer for i in found], [responses[i] for i in found])
-    reasons = ["no_completion"] * count
-    for i, verdict in zip(found, verdicts, strict=True):
-        reasons[i] = verdict.reason
-    if "no_completion" in reasons:
-        _warn_once(
+    decoded = [decode_label(_at(labels, i)) for i in range(count)]
+    responses = [split_completion(_at(queries, i), _at(prompts, i)) for i in range(count)]
+    if None in responses:
+        warn_once(
+            logger,
             "no_completion",
             "permix reward_func cannot find the response in OpenRLHF's query (the query does not start with "
             "the prompt, and the prompt has no known assistant marker); such samples score 0.0 as "
             "'no_completion'",
         )
-    if "bad_gold" in reasons:
-        _warn_once(
+    result = openrlhf_reward(
+        responses, [label.answer for label in decoded], [label.has_persona for label in decoded]
+    )
+    bad_gold = result["extra_logs"]["bad_gold"]
+    if 1.0 in bad_gold:
+        warn_once(
+            logger,
             "bad_gold",
             "permix reward_func got a label without a usable gold answer (%r); pass --data.label_key label "
             "with a file from `permix export openrlhf`; such samples score 0.0 as 'bad_gold'",
-            str(_at(labels, reasons.index("bad_gold")))[:200],
+            str(_at(labels, bad_gold.index(1.0)))[:200],
         )
-    return [
-        _flags(reason, has_persona=label.has_persona)
-        for reason, (_, _, label) in zip(reasons, items, strict=True)
-    ]
-
-
-def _flags(reason: str, *, has_persona: bool) -> dict[str, float]:
-    correct = reason == "match"
-    return {
-        "accuracy": float(correct),
-        **{key: float(reason == key) for key in _FLAG_KEYS},
-        "persona_rate": float(has_persona),
-        "persona_correct": float(has_persona and correct),
-    }
+    return result
 
 
 def _at(items: Sequence[Any], i: int) -> Any:
@@ -208,52 +191,6 @@ def _at(items: Sequence[Any], i: int) -> Any:
         return items[i]
     except (IndexError, TypeError, KeyError):
         return None
-
-
-def _deadline_s() -> float:
-    raw = os.environ.get(_DEADLINE_ENV, "")
-    try:
-        value = float(raw) if raw.strip() else _DEFAULT_DEADLINE_S
-    except ValueError:
-        value = -1.0
-    if not value > 0:
-        _warn_once("deadline", "%s=%r is not a number of seconds > 0; using %s", _DEADLINE_ENV, raw,
-                   _DEFAULT_DEADLINE_S)  # fmt: skip
-        return _DEFAULT_DEADLINE_S
-    return value
-
-
-def _verify_bounded(golds: list[Any], responses: list[str]) -> list[Verdict]:
-    """`verify_batch` on a helper thread, abandoned at the deadline: the verifier bounds each job; this bounds
-    the whole call (waiting for a busy worker included), whatever happens inside."""
-    if not golds:
-        return []
-    box: list[list[Verdict]] = []
-
-    def work() -> None:
-        try:
-            box.append(default_verifier().verify_batch(golds, responses))
-        except Exception:  # noqa: BLE001 - e.g. a bad PERMIX_VERIFY_* variable: count it, do not lose the rollout
-            _warn_once("verifier", "permix reward_func: the verifier failed; samples score 0.0 as 'error'",
-                       exc_info=True)  # fmt: skip
-            box.append([Verdict(False, "error")] * len(golds))
-
-    thread = threading.Thread(target=work, name="permix-openrlhf-reward", daemon=True)
-    thread.start()
-    deadline = _deadline_s()
-    thread.join(deadline)
-    if box:
-        return box[0]
-    _warn_once("deadline_hit", "permix reward_func: no verdict within %.0fs (%s); samples score 0.0 as "
-               "'timeout'", deadline, _DEADLINE_ENV)  # fmt: skip
-    return [Verdict(False, "timeout")] * len(golds)
-
-
-def _warn_once(key: str, message: str, *args: Any, exc_info: bool = False) -> None:
-    # Called per sample, thousands of times a step: say it once per process; extra_logs counts the rest.
-    if key not in _warned:
-        _warned.add(key)
-        logger.warning(message, *args, exc_info=exc_info)
 
 
 # ------------------------------------------------------------------------------------------------------------

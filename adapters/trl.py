@@ -13,6 +13,10 @@ It logs ``permix/pss``, ``permix/mean_accuracy``, ``permix/std``, ``permix/worst
 ``permix/no_answer/<persona>`` in the record of the step it evaluated at (next to that step's rewards), so
 ``trainer.state.log_history`` has one record per step and the loggers show them once per step; wandb and
 tensorboard name them ``train/permix/pss`` and so on, as they do every training metric.
+
+Importing this module does not import transformers: `PersonaStabilityCallback` subclasses
+``transformers.TrainerCallback`` and is made on first use (``from permix_plugins.adapters.trl import
+PersonaStabilityCallback`` does that).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from permix_plugins._optional import require
 from permix_plugins.errors import ConfigError
@@ -29,8 +33,6 @@ from permix_plugins.personas import PersonaPool
 from permix_plugins.problems import normalize_problems
 from permix_plugins.prompting import DEFAULT_INSTRUCTION
 from permix_plugins.stability import StabilityReport
-
-transformers = require("transformers", extra="trl")
 
 __all__ = ["PersonaStabilityCallback", "stability_metrics"]
 
@@ -60,7 +62,7 @@ def stability_metrics(report: StabilityReport, prefix: str = "permix") -> dict[s
     return metrics
 
 
-class PersonaStabilityCallback(transformers.TrainerCallback):
+class _StabilityCallback:  # PersonaStabilityCallback without its transformers base class
     """Evaluate persona stability on held-out problems and personas before training, every N steps and at the end.
 
     Args:
@@ -211,7 +213,27 @@ class PersonaStabilityCallback(transformers.TrainerCallback):
             for name, value in metrics.items():
                 step_metrics[name] = [value]
         else:
-            transformers.Trainer.log(self.trainer, dict(metrics))
+            from transformers import Trainer
+
+            Trainer.log(self.trainer, dict(metrics))
+
+
+def __getattr__(name: str) -> Any:
+    # The callback's base class is transformers' TrainerCallback: build it on first use, then keep it as a global
+    # (so this hook runs once, and pickle finds the class by name).
+    if name != "PersonaStabilityCallback":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    transformers = require("transformers", extra="trl")
+    namespace = {"__module__": __name__, "__doc__": _StabilityCallback.__doc__}
+    callback = type(name, (_StabilityCallback, transformers.TrainerCallback), namespace)
+    globals()[name] = callback
+    return callback
+
+
+if TYPE_CHECKING:  # what type checkers see; at run time `__getattr__` builds the same class
+    from transformers import TrainerCallback
+
+    class PersonaStabilityCallback(_StabilityCallback, TrainerCallback): ...
 
 
 def _barrier() -> None:

@@ -375,17 +375,18 @@ def _verl_batch(
 
 
 def _source_label(spec: str) -> str:
-    from permix_plugins.problems import HUB_SOURCES
+    from permix_plugins.problems import HUB_SOURCES, source_kind
 
-    if spec in HUB_SOURCES:
+    kind = source_kind(spec)
+    if kind == "hub":
         return HUB_SOURCES[spec].path  # verl's own preprocessing names GSM8K rows "openai/gsm8k"
-    return spec if spec == "synthetic" else Path(spec).stem
+    return spec if kind == "synthetic" else Path(spec).stem
 
 
 def _is_file(spec: str) -> bool:
-    from permix_plugins.problems import HUB_SOURCES
+    from permix_plugins.problems import source_kind
 
-    return spec != "synthetic" and spec not in HUB_SOURCES
+    return source_kind(spec) == "file"
 
 
 def _load_split(spec: str, split: str, limit: int | None, flag: str) -> Dataset:

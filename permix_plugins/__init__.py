@@ -9,8 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from permix_plugins._lazy import lazy_exports
-
-__version__ = "0.1.0"
+from permix_plugins._version import __version__
 
 # public name -> the module that defines it
 _EXPORTS: dict[str, str] = {

@@ -13,6 +13,8 @@ import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from permix_plugins._version import __version__
+
 if TYPE_CHECKING:
     from datasets import Dataset
 
@@ -31,8 +33,6 @@ def cached_map(
     from datasets import is_caching_enabled
     from datasets.fingerprint import Hasher
     from filelock import FileLock
-
-    from permix_plugins import __version__
 
     fingerprint = Hasher.hash([__version__, *key])
     if not (dataset.cache_files and is_caching_enabled()):

@@ -39,7 +39,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from permix_plugins.exact import NUMBER_WORDS_RE, VULGAR_FRACTIONS, normalize_unicode, number_from_words
+from permix_plugins._text import NUMBER_WORDS_RE, VULGAR_FRACTIONS, normalize_unicode, number_from_words
 
 __all__ = [
     "LAST_NUMBER_CHARS",

@@ -1,9 +1,10 @@
-r"""Verifiable math rewards in each framework's calling convention: TRL, verl, and a plain `score`.
+r"""Verifiable math rewards in each framework's calling convention: TRL, verl, OpenRLHF, and a plain `score`.
 
 All of them use the process-wide `MathVerifier` (`permix_plugins.verifier.default_verifier`, configured with
-`permix_plugins.verifier.configure` or ``PERMIX_VERIFY_*`` environment variables). Correctness is binary; model output
-never raises (a timeout or internal error scores 0.0 and is counted). Only pipeline bugs raise `ConfigError`: no gold
-column, or a gold list whose length differs from the completions.
+`permix_plugins.verifier.configure` or ``PERMIX_VERIFY_*`` environment variables; ``PERMIX_REWARD_DEADLINE`` bounds
+OpenRLHF's whole call). Correctness is binary; model output never raises (a timeout or internal error scores 0.0 and
+is counted). Only pipeline bugs raise `ConfigError`: no gold column, or a gold list whose length differs from the
+completions.
 
 TRL::
 
@@ -12,6 +13,11 @@ TRL::
 verl (``main_ppo``'s reward-loop managers ``naive``, ``dapo``, ``remote``: one sample per call)::
 
     reward.custom_reward_function.path=pkg://permix_plugins.math reward.custom_reward_function.name=compute_score
+
+OpenRLHF: `openrlhf_reward` scores the responses behind ``permix_plugins.adapters.openrlhf.reward_func`` (the
+adapter finds each response in OpenRLHF's query, reads the labels and returns tensors)::
+
+    --reward.remote_url $(permix openrlhf-reward-path)
 
 Example:
     >>> accuracy_reward([r"so \boxed{72}", "I do not know"], answer=["72", "72"])
@@ -25,27 +31,50 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import logging
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from permix_plugins._warn_once import warn_once
 from permix_plugins.errors import ConfigError
 from permix_plugins.verifier import Verdict, default_verifier
 
 __all__ = [
+    "OPENRLHF_LOG_KEYS",
     "VERL_KEYS",
     "accuracy_reward",
     "accuracy_reward_async",
     "completion_text",
     "compute_score",
+    "openrlhf_result",
+    "openrlhf_reward",
     "score",
 ]
 
-_VERL_FLAGS = ("no_answer", "bad_gold", "timeout", "error")
-VERL_KEYS = ("score", "acc", *_VERL_FLAGS, "pred")
+logger = logging.getLogger(__name__)
+
+_FAILURES = ("no_answer", "bad_gold", "timeout", "error")
+"""The reasons a sample scores 0.0 other than a wrong answer: every reward that reports them flags each one under
+its own key (`_flags`)."""
+_OPENRLHF_FAILURES = (*_FAILURES, "no_completion")  # the adapter found no response in OpenRLHF's query
+
+VERL_KEYS = ("score", "acc", *_FAILURES, "pred")
 """The keys of every `compute_score` result: floats, and the string ``pred``. verl stacks each key over the batch
 (so every sample has every key) and averages the numeric ones per ``data_source``; a string ``pred`` is skipped
 there and used as the vote of ``maj@N`` (``verl/trainer/ppo/metric_utils.py``, ``process_validation_metrics``)."""
+
+OPENRLHF_LOG_KEYS = ("accuracy", *_OPENRLHF_FAILURES, "persona_rate", "persona_correct")
+"""The ``extra_logs`` keys of every `openrlhf_reward` result, in this order: ``accuracy``; ``no_answer``,
+``bad_gold`` (no usable gold in the label), ``timeout``, ``error`` and ``no_completion`` (no response found in the
+query); ``persona_rate`` and ``persona_correct`` (their ratio is the accuracy on persona prompts). OpenRLHF batches
+samples key by key and averages each per step, so a sample with another key set would break the whole batch."""
+
+
+def _flags(reason: str, failures: Sequence[str]) -> dict[str, float]:
+    """The one reason -> metric mapping: 1.0 under the failure that happened, 0.0 under the others."""
+    return {failure: float(reason == failure) for failure in failures}
 
 
 def completion_text(completion: object) -> str | None:
@@ -157,8 +186,91 @@ def compute_score(
         {'score': 1.0, 'acc': 1.0, 'no_answer': 0.0, 'bad_gold': 0.0, 'timeout': 0.0, 'error': 0.0, 'pred': '42'}
     """
     verdict = default_verifier().verify(ground_truth, solution_str)
-    flags = {reason: float(verdict.reason == reason) for reason in _VERL_FLAGS}
+    flags = _flags(verdict.reason, _FAILURES)
     return {"score": verdict.score, "acc": verdict.score, **flags, "pred": verdict.extracted or ""}
+
+
+def openrlhf_reward(
+    responses: Sequence[str | None], golds: Sequence[Any], has_persona: Sequence[bool]
+) -> dict[str, Any]:
+    r"""OpenRLHF's reward result as plain lists: ``{"rewards", "scores", "extra_logs"}``, one value per sample.
+
+    ``rewards`` = ``scores`` = 1.0/0.0 correctness (binary, so dynamic filtering on ``scores`` works); a sample
+    that cannot be scored gets 0.0 and is counted in ``extra_logs`` (`OPENRLHF_LOG_KEYS`) instead of dropped. A
+    ``None`` response (none was found in the query) scores ``no_completion``. It never hangs: the whole call
+    returns within the verifier's ``reward_deadline_s`` (``PERMIX_REWARD_DEADLINE``, 120 s), samples still
+    unscored then scoring ``timeout``; a verifier that fails or cannot be configured scores ``error``.
+
+    Example:
+        >>> out = openrlhf_reward([r"so \boxed{72}", "no idea", None], ["72", "72", "72"], [True, False, True])
+        >>> out["rewards"], out["extra_logs"]["no_answer"], out["extra_logs"]["no_completion"]
+        ([1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0])
+        >>> out["extra_logs"]["persona_rate"], out["extra_logs"]["persona_correct"]
+        ([1.0, 0.0, 1.0], [1.0, 0.0, 0.0])
+    """
+    _check_lengths("responses", responses, "gold answers", golds)
+    _check_lengths("responses", responses, "persona flags", has_persona)
+    found = [i for i, response in enumerate(responses) if response is not None]
+    verdicts = _verify_within_deadline([golds[i] for i in found], [responses[i] for i in found])
+    reasons = ["no_completion"] * len(responses)
+    for i, verdict in zip(found, verdicts, strict=True):
+        reasons[i] = verdict.reason
+    return openrlhf_result(reasons, has_persona)
+
+
+def openrlhf_result(reasons: Sequence[str], has_persona: Sequence[bool]) -> dict[str, Any]:
+    """The `openrlhf_reward` result of samples whose reason codes are already known (``match``, ``mismatch`` or
+    a failure): e.g. a caller that cannot read its samples scores them all ``error``.
+
+    Example:
+        >>> out = openrlhf_result(["error", "match"], [False, True])
+        >>> out["scores"], out["extra_logs"]["error"], out["extra_logs"]["persona_correct"]
+        ([0.0, 1.0], [1.0, 0.0], [0.0, 1.0])
+    """
+    rows = [_openrlhf_row(reason, persona) for reason, persona in zip(reasons, has_persona, strict=True)]
+    logs = {key: [row[key] for row in rows] for key in OPENRLHF_LOG_KEYS}
+    return {"rewards": list(logs["accuracy"]), "scores": list(logs["accuracy"]), "extra_logs": logs}
+
+
+def _openrlhf_row(reason: str, has_persona: bool) -> dict[str, float]:
+    correct = reason == "match"
+    return {
+        "accuracy": float(correct),
+        **_flags(reason, _OPENRLHF_FAILURES),
+        "persona_rate": float(has_persona),
+        "persona_correct": float(has_persona and correct),
+    }
+
+
+def _verify_within_deadline(golds: list[Any], responses: list[str]) -> list[Verdict]:
+    """`verify_batch` on a helper thread, abandoned at the deadline: the verifier bounds each job; this bounds
+    the whole call (waiting for a busy worker included), whatever happens inside."""
+    if not golds:
+        return []
+    try:
+        verifier = default_verifier()
+    except ConfigError as exc:  # a bad PERMIX_VERIFY_* or PERMIX_REWARD_DEADLINE: count it, keep the rollout
+        warn_once(logger, "settings", "permix reward_func: %s; samples score 0.0 as 'error'", exc)
+        return [Verdict(False, "error")] * len(golds)
+    box: list[list[Verdict]] = []
+
+    def work() -> None:
+        try:
+            box.append(verifier.verify_batch(golds, responses))
+        except Exception:  # noqa: BLE001 - a failing verifier must cost these samples, not the rollout
+            warn_once(logger, "verifier", "permix reward_func: the verifier failed; samples score 0.0 as 'error'",
+                      exc_info=True)  # fmt: skip
+            box.append([Verdict(False, "error")] * len(golds))
+
+    thread = threading.Thread(target=work, name="permix-openrlhf-reward", daemon=True)
+    thread.start()
+    deadline = verifier.settings.reward_deadline_s
+    thread.join(deadline)
+    if box:
+        return box[0]
+    warn_once(logger, "deadline", "permix reward_func: no verdict within %.0fs (PERMIX_REWARD_DEADLINE); samples "
+              "score 0.0 as 'timeout'", deadline)  # fmt: skip
+    return [Verdict(False, "timeout")] * len(golds)
 
 
 def score(gold: Any, completion: str) -> float:

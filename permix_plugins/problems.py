@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from permix_plugins.errors import ConfigError
 
@@ -24,8 +24,10 @@ __all__ = [
     "HUB_SOURCES",
     "PROBLEM_COLUMNS",
     "ProblemColumns",
+    "SourceKind",
     "load_problems",
     "normalize_problems",
+    "source_kind",
     "synthetic_problems",
 ]
 
@@ -55,6 +57,30 @@ HUB_SOURCES: dict[str, HubSource] = {
 }
 
 
+SourceKind = Literal["synthetic", "hub", "file"]
+
+
+def source_kind(source: str | Path) -> SourceKind:
+    """What a problem source names: the built-in generator, a benchmark from the Hub (`HUB_SOURCES`), or a local
+    file (no splits of its own). Anything else is a `ConfigError` listing what is accepted.
+
+    Example:
+        >>> source_kind("synthetic"), source_kind("gsm8k"), source_kind("data/mine.jsonl")
+        ('synthetic', 'hub', 'file')
+    """
+    name = str(source)
+    if name == "synthetic":
+        return "synthetic"
+    if name in HUB_SOURCES:
+        return "hub"
+    if Path(name).suffix.lower() in _FILE_BUILDERS:
+        return "file"
+    raise ConfigError(
+        f"unknown problem source {name!r}: use 'synthetic', one of {sorted(HUB_SOURCES)}, "
+        f"or a path ending in one of {sorted(_FILE_BUILDERS)}"
+    )
+
+
 def load_problems(
     source: str | Path,
     *,
@@ -79,29 +105,25 @@ def load_problems(
         (['id', 'problem', 'answer'], 3)
     """
     name = str(source)
-    if name == "synthetic":
+    kind = source_kind(name)
+    if kind == "synthetic":
         return synthetic_problems(
             limit if limit is not None else 1000, split=split or "train", seed=seed, levels=levels
         )
-    if name in HUB_SOURCES:
+    if kind == "hub":
         return _load_hub(HUB_SOURCES[name], name, split, limit, data_files)
     path = Path(name)
-    if path.suffix.lower() in _FILE_BUILDERS:
-        if not path.exists():
-            raise ConfigError(f"problems file {str(path)!r} does not exist")
-        ds = _load_file(path, split or "train")
-        ds = normalize_problems(
-            ds,
-            problem_column=problem_column,
-            answer_column=answer_column,
-            id_column=id_column,
-            id_prefix=path.stem,
-        )
-        return ds.select(range(min(limit, len(ds)))) if limit is not None else ds
-    raise ConfigError(
-        f"unknown problem source {name!r}: use 'synthetic', one of {sorted(HUB_SOURCES)}, "
-        f"or a path ending in one of {sorted(_FILE_BUILDERS)}"
+    if not path.exists():
+        raise ConfigError(f"problems file {str(path)!r} does not exist")
+    ds = _load_file(path, split or "train")
+    ds = normalize_problems(
+        ds,
+        problem_column=problem_column,
+        answer_column=answer_column,
+        id_column=id_column,
+        id_prefix=path.stem,
     )
+    return ds.select(range(min(limit, len(ds)))) if limit is not None else ds
 
 
 def _load_file(path: Path, split: str) -> Dataset:

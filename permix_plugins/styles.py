@@ -38,8 +38,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from permix_plugins._text import NUMBER_WORDS_RE, number_to_words
 from permix_plugins.answers import after_thinking
-from permix_plugins.exact import NUMBER_WORDS_RE, number_to_words
 
 __all__ = ["CHECKS", "Style", "decode_style", "encode_style", "style_holds"]
 

@@ -76,11 +76,13 @@ def _seconds(*, env: str, default: float) -> Any:
 
 
 class VerifierSettings(BaseModel):
-    """The settings of a `MathVerifier`, validated once; `from_env` reads the ``PERMIX_VERIFY_*`` variables.
+    """The settings of a `MathVerifier`, validated once; `from_env` reads the ``PERMIX_VERIFY_*`` variables and
+    ``PERMIX_REWARD_DEADLINE``.
 
     Example:
-        >>> VerifierSettings(timeout_s=3, workers=2)
-        VerifierSettings(timeout_s=3.0, workers=2, memory_mb=2048, startup_timeout_s=60.0)
+        >>> settings = VerifierSettings(timeout_s=3, workers=2)
+        >>> settings.timeout_s, settings.workers, settings.memory_mb, settings.reward_deadline_s
+        (3.0, 2, 2048, 120.0)
         >>> VerifierSettings.parse({"workers": "two"}, from_env={"workers"})
         Traceback (most recent call last):
         ...
@@ -104,6 +106,9 @@ class VerifierSettings(BaseModel):
     """Address-space cap of each worker (``RLIMIT_AS``); ``0`` disables it."""
     startup_timeout_s: float = _seconds(env="PERMIX_VERIFY_STARTUP_TIMEOUT", default=60.0)
     """How long a new worker may take to import and warm math-verify."""
+    reward_deadline_s: float = _seconds(env="PERMIX_REWARD_DEADLINE", default=120.0)
+    """Wall-clock limit of a whole reward call that must return in time (OpenRLHF's `reward_func`, which waits
+    for busy workers too); when it passes, the call's samples score ``timeout``."""
 
     @field_validator("memory_mb")
     @classmethod
@@ -153,9 +158,9 @@ class MathVerifier:
     r"""Check final answers against golds: exact fast path, then math-verify in killable worker processes.
 
     The keyword arguments are the fields of `VerifierSettings` (``timeout_s``, ``workers``, ``memory_mb``,
-    ``startup_timeout_s``); unset ones take its defaults (the environment is read by `configure`, not here).
-    Thread-safe; usable from threads, ``asyncio.to_thread``, spawned processes and Ray actors; picklable (the copy
-    starts its own workers). `verify` and `verify_batch` never raise on model output.
+    ``startup_timeout_s``, ``reward_deadline_s``); unset ones take its defaults (the environment is read by
+    `configure`, not here). Thread-safe; usable from threads, ``asyncio.to_thread``, spawned processes and Ray
+    actors; picklable (the copy starts its own workers). `verify` and `verify_batch` never raise on model output.
 
     Example:
         >>> with MathVerifier(timeout_s=2, workers=1) as v:
@@ -170,9 +175,10 @@ class MathVerifier:
         workers: int | None = None,
         memory_mb: int | None = None,
         startup_timeout_s: float | None = None,
+        reward_deadline_s: float | None = None,
     ) -> None:
         options = {"timeout_s": timeout_s, "workers": workers, "memory_mb": memory_mb,
-                   "startup_timeout_s": startup_timeout_s}  # fmt: skip
+                   "startup_timeout_s": startup_timeout_s, "reward_deadline_s": reward_deadline_s}  # fmt: skip
         self._init(VerifierSettings.parse({k: v for k, v in options.items() if v is not None}))
 
     @classmethod
@@ -306,12 +312,13 @@ def configure(
     workers: int | None = None,
     memory_mb: int | None = None,
     startup_timeout_s: float | None = None,
+    reward_deadline_s: float | None = None,
 ) -> MathVerifier:
     """Replace the process-wide verifier used by `permix_plugins.math`; unset arguments come from the environment.
 
     Environment (see `VerifierSettings`): ``PERMIX_VERIFY_TIMEOUT`` (seconds, default 5), ``PERMIX_VERIFY_WORKERS``
     (default ``min(4, cpu count)``), ``PERMIX_VERIFY_MEMORY_MB`` (default 2048; 0 = no cap),
-    ``PERMIX_VERIFY_STARTUP_TIMEOUT`` (seconds, default 60).
+    ``PERMIX_VERIFY_STARTUP_TIMEOUT`` (seconds, default 60), ``PERMIX_REWARD_DEADLINE`` (seconds, default 120).
 
     Example:
         >>> configure(timeout_s=3, workers=1)
@@ -322,7 +329,11 @@ def configure(
     """
     global _default
     settings = VerifierSettings.from_env(
-        timeout_s=timeout_s, workers=workers, memory_mb=memory_mb, startup_timeout_s=startup_timeout_s
+        timeout_s=timeout_s,
+        workers=workers,
+        memory_mb=memory_mb,
+        startup_timeout_s=startup_timeout_s,
+        reward_deadline_s=reward_deadline_s,
     )
     new = MathVerifier.from_settings(settings)
     with _default_lock:

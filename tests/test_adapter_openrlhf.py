@@ -43,6 +43,7 @@ from permix_plugins import PersonaMixDataset, PersonaPool, load_problems
 from permix_plugins import verifier as verifier_module
 from permix_plugins.cli import build_parser, main
 from permix_plugins.errors import ConfigError
+from permix_plugins.math import OPENRLHF_LOG_KEYS, openrlhf_reward
 from permix_plugins.personas import Persona
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -374,43 +375,23 @@ def test_runs_in_worker_threads_including_math_verify():
     assert [r["rewards"].tolist() for r in results] == [[1.0], [1.0]]
 
 
-def test_never_raises_when_the_verifier_or_our_code_fails(monkeypatch):
-    class Broken:
-        def verify_batch(self, golds, responses):
-            raise RuntimeError("boom")
-
-    monkeypatch.setattr(adapter, "default_verifier", Broken)
-    out = reward_func(["Q: 4"], ["Q:"], ["4"])
-    assert out["rewards"].tolist() == [0.0] and out["extra_logs"]["error"].tolist() == [1.0]
-
+def test_never_raises_when_our_code_fails(monkeypatch):
+    # a failing verifier, a hung one and bad settings are the core reward's (tests/test_math_reward.py)
     monkeypatch.setattr(adapter, "split_completion", lambda *a: 1 / 0)  # a bug anywhere in the adapter
-    out = reward_func(["a", "b"], ["", ""], ["1", "2"])
+    out = reward_func(["a", "b"], ["", ""], ["1", encode_label("2", "owl")])
     assert out["rewards"].tolist() == [0.0, 0.0] and out["extra_logs"]["error"].tolist() == [1.0, 1.0]
+    assert list(out["extra_logs"]) == list(LOG_KEYS)
 
 
-def test_the_whole_call_is_bounded_even_if_the_verifier_hangs(monkeypatch):
-    release = threading.Event()
-
-    class Stuck:
-        def verify_batch(self, golds, responses):
-            release.wait(30)
-            return []
-
-    monkeypatch.setattr(adapter, "default_verifier", Stuck)
-    monkeypatch.setenv("PERMIX_REWARD_DEADLINE", "0.3")
-    try:
-        out = reward_func(
-            ["Q: 4"], ["Q:"], ["4"]
-        )  # returns at the 0.3 s deadline, not when the verifier does
-        assert not release.is_set()
-    finally:
-        release.set()
-    assert out["rewards"].tolist() == [0.0] and out["extra_logs"]["timeout"].tolist() == [1.0]
-
-
-def test_a_bad_deadline_setting_falls_back_to_the_default(monkeypatch):
-    monkeypatch.setenv("PERMIX_REWARD_DEADLINE", "soon")
-    assert reward_func(["Q: 4"], ["Q:"], ["4"])["rewards"].tolist() == [1.0]
+def test_scores_are_the_core_rewards_as_tensors():
+    queries, prompts = ["Q: 4", "Q: 5", "x"], ["Q:", "Q:", "elsewhere"]
+    labels = [encode_label("4", "owl"), "4", "4"]
+    out = reward_func(queries, prompts, labels)
+    core = openrlhf_reward([split_completion(q, p) for q, p in zip(queries, prompts, strict=True)],
+                           ["4", "4", "4"], [True, False, False])  # fmt: skip
+    assert out["rewards"].tolist() == core["rewards"] == [1.0, 0.0, 0.0]
+    assert {key: values.tolist() for key, values in out["extra_logs"].items()} == core["extra_logs"]
+    assert LOG_KEYS is OPENRLHF_LOG_KEYS
 
 
 # ------------------------------------------------------------------------------------------------------------

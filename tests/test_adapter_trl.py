@@ -15,6 +15,7 @@ import pytest
 pytest.importorskip("trl")
 
 from datasets import Dataset
+from permix_plugins.adapters import trl as adapter
 from permix_plugins.adapters.trl import PersonaStabilityCallback, _refuse_sharded_models, stability_metrics
 from trl import GRPOConfig, GRPOTrainer
 
@@ -163,6 +164,33 @@ def test_callback_refuses_sharded_models_and_bad_period():
         _refuse_sharded_models(SimpleNamespace(fsdp="full_shard"), None)
     with pytest.raises(ConfigError, match="every_n_steps must be 0"):
         PersonaStabilityCallback(HELD_OUT, LOTTERY, every_n_steps=-1)
+
+
+def test_the_adapter_imports_transformers_only_for_the_callback():
+    code = (
+        "import sys, pickle\n"
+        "import permix_plugins.adapters.trl as adapter\n"
+        "print('transformers' in sys.modules)\n"
+        "from permix_plugins.adapters.trl import PersonaStabilityCallback\n"
+        "import transformers\n"
+        "print(issubclass(PersonaStabilityCallback, transformers.TrainerCallback),"
+        " adapter.PersonaStabilityCallback is PersonaStabilityCallback,"
+        " pickle.loads(pickle.dumps(PersonaStabilityCallback)) is PersonaStabilityCallback)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert out.split() == ["False", "True", "True", "True"]
+
+
+def test_the_callback_is_a_trainer_callback_named_for_its_module():
+    import transformers
+
+    callback = PersonaStabilityCallback(HELD_OUT, LOTTERY, every_n_steps=0)
+    assert isinstance(callback, transformers.TrainerCallback)
+    cls = type(callback)
+    assert (cls.__module__, cls.__qualname__) == ("permix_plugins.adapters.trl", "PersonaStabilityCallback")
+    assert cls.__doc__.startswith("Evaluate persona stability on held-out problems")
+    with pytest.raises(AttributeError, match="has no attribute 'PersonaCallback'"):
+        adapter.PersonaCallback  # noqa: B018
 
 
 @pytest.mark.slow

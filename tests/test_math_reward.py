@@ -1,4 +1,4 @@
-"""Reward entry points: TRL's calling convention (sync and async), verl's compute_score, score."""
+"""Reward entry points: TRL's calling convention (sync and async), verl's compute_score, OpenRLHF's reward, score."""
 
 from __future__ import annotations
 
@@ -9,16 +9,22 @@ import threading
 
 import pytest
 
+from permix_plugins import _warn_once
+from permix_plugins import math as math_module
 from permix_plugins import verifier as verifier_module
 from permix_plugins.errors import ConfigError
 from permix_plugins.math import (
+    OPENRLHF_LOG_KEYS,
     VERL_KEYS,
     accuracy_reward,
     accuracy_reward_async,
     completion_text,
     compute_score,
+    openrlhf_result,
+    openrlhf_reward,
     score,
 )
+from permix_plugins.verifier import MathVerifier, VerifierSettings
 
 TOWER = r"\boxed{\dfrac{5^{(5^{(5^{(5^5)})}-4)}-5}{16}}"
 
@@ -182,6 +188,98 @@ def test_compute_score_has_the_same_keys_for_every_outcome():
     assert results["no_answer"]["no_answer"] == 1.0
     assert results["bad_gold"]["score"] == 0.0 and results["bad_gold"]["bad_gold"] == 1.0
     assert results["timeout"]["timeout"] == 1.0 and results["timeout"]["score"] == 0.0
+
+
+OUTCOMES = {  # outcome: (response, gold, has persona)
+    "match": (r"\boxed{72}", "72", True),
+    "mismatch": (r"\boxed{71}", "72", True),
+    "no_answer": ("I cannot say", "72", False),
+    "bad_gold": (r"\boxed{72}", "", True),
+    "timeout": (TOWER, "1", False),
+    "no_completion": (None, "72", True),  # the caller found no response in OpenRLHF's query
+}
+
+
+def test_openrlhf_reward_has_the_same_keys_and_one_flag_per_outcome():
+    responses, golds, personas = (list(column) for column in zip(*OUTCOMES.values(), strict=True))
+    out = openrlhf_reward(responses, golds, personas)
+    assert list(out) == ["rewards", "scores", "extra_logs"] and tuple(out["extra_logs"]) == OPENRLHF_LOG_KEYS
+    assert out["rewards"] == out["scores"] == out["extra_logs"]["accuracy"] == [1.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    for i, outcome in enumerate(OUTCOMES):
+        flagged = {key for key in OPENRLHF_LOG_KEYS[1:6] if out["extra_logs"][key][i] == 1.0}
+        assert flagged == (set() if outcome in ("match", "mismatch") else {outcome}), outcome
+    assert out["extra_logs"]["persona_rate"] == [1.0, 1.0, 0.0, 1.0, 0.0, 1.0]
+    assert out["extra_logs"]["persona_correct"] == [1.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    # verl's compute_score flags the verifier's failures under the same keys (one mapping)
+    for i, (response, gold, _) in enumerate(OUTCOMES.values()):
+        if response is not None:
+            verl = compute_score("permix/pirate", response, gold)
+            assert {k: verl[k] for k in VERL_KEYS[2:-1]} == {
+                k: out["extra_logs"][k][i] for k in VERL_KEYS[2:-1]
+            }
+
+
+def test_openrlhf_result_of_known_reasons():
+    out = openrlhf_result(["error", "error"], [False, True])
+    assert out["rewards"] == [0.0, 0.0] and out["extra_logs"]["error"] == [1.0, 1.0]
+    assert out["extra_logs"]["persona_rate"] == [0.0, 1.0] and openrlhf_result([], [])["rewards"] == []
+
+
+def test_openrlhf_reward_misaligned_columns_are_a_config_error():
+    with pytest.raises(ConfigError, match="got 2 responses but 1 gold answers"):
+        openrlhf_reward(["1", "2"], ["1"], [False, False])
+
+
+class StandInVerifier:
+    """The default verifier replaced: real settings, and a `verify_batch` that fails or hangs."""
+
+    def __init__(self, verify_batch, settings: VerifierSettings) -> None:
+        self.verify_batch, self.settings = verify_batch, settings
+
+
+def test_openrlhf_reward_counts_a_failing_verifier_as_error(monkeypatch):
+    def fail(golds, responses):
+        raise RuntimeError("boom")
+
+    stand_in = StandInVerifier(fail, VerifierSettings())
+    monkeypatch.setattr(math_module, "default_verifier", lambda: stand_in)
+    out = openrlhf_reward(["4", None], ["4", "4"], [False, False])
+    assert out["rewards"] == [0.0, 0.0]
+    assert out["extra_logs"]["error"] == [1.0, 0.0] and out["extra_logs"]["no_completion"] == [0.0, 1.0]
+
+
+def test_openrlhf_reward_returns_at_the_deadline_from_the_environment(monkeypatch):
+    release = threading.Event()
+
+    def hang(golds, responses):
+        release.wait(30)
+        return []
+
+    monkeypatch.setenv("PERMIX_REWARD_DEADLINE", "0.3")
+    stand_in = StandInVerifier(hang, VerifierSettings.from_env())
+    monkeypatch.setattr(math_module, "default_verifier", lambda: stand_in)
+    try:
+        out = openrlhf_reward(
+            ["4"], ["4"], [False]
+        )  # returns at the 0.3 s deadline, not when the verifier does
+        assert not release.is_set()
+    finally:
+        release.set()
+    assert out["rewards"] == [0.0] and out["extra_logs"]["timeout"] == [1.0]
+
+
+def test_a_bad_deadline_variable_scores_error_and_says_why(monkeypatch, caplog):
+    monkeypatch.setenv("PERMIX_REWARD_DEADLINE", "soon")
+    monkeypatch.setattr(_warn_once, "_said", set())  # this test's warning is said even if another was first
+    monkeypatch.setattr(
+        math_module, "default_verifier", lambda: MathVerifier.from_settings(VerifierSettings.from_env())
+    )
+    out = openrlhf_reward(["4"], ["4"], [False])
+    assert out["rewards"] == [0.0] and out["extra_logs"]["error"] == [1.0]
+    assert caplog.messages == [
+        "permix reward_func: environment variable PERMIX_REWARD_DEADLINE must be a number of seconds > 0, "
+        "got 'soon'; samples score 0.0 as 'error'"
+    ]
 
 
 def test_compute_score_accepts_extra_keywords():

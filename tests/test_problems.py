@@ -8,7 +8,7 @@ import pytest
 from datasets import Dataset
 
 from permix_plugins.errors import ConfigError
-from permix_plugins.problems import load_problems, normalize_problems, synthetic_problems
+from permix_plugins.problems import load_problems, normalize_problems, source_kind, synthetic_problems
 
 
 def _arithmetic(expr: str) -> Fraction:
@@ -178,7 +178,24 @@ def test_generic_file_column_detection_and_naming(tmp_path):
     assert (ds[0]["id"], ds[0]["problem"], ds[0]["answer"]) == ("k1", "3+3?", "6")
 
 
+@pytest.mark.parametrize(
+    ("source", "kind"),
+    [
+        ("synthetic", "synthetic"),
+        ("math500", "hub"),
+        ("aime24", "hub"),
+        ("runs/problems.JSONL", "file"),  # suffixes in any case
+        ("problems.parquet", "file"),
+        ("gsm8k.csv", "file"),  # a file named like a benchmark is a file
+    ],
+)
+def test_source_kind(source, kind):
+    assert source_kind(source) == kind
+
+
 def test_problem_source_errors(tmp_path):
+    with pytest.raises(ConfigError, match=r"unknown problem source 'data\.txt': use 'synthetic', one of \["):
+        source_kind("data.txt")
     with pytest.raises(ConfigError, match="unknown problem source 'mnist'"):
         load_problems("mnist")
     with pytest.raises(ConfigError, match="does not exist"):

@@ -323,6 +323,7 @@ def test_pickle_round_trip(verifier):
         ({"workers": 1.5}, "workers must be an integer >= 1, got 1.5"),
         ({"memory_mb": 10}, r"memory_mb must be 0 \(no cap\) or an integer >= 256 \(MiB\), got 10"),
         ({"startup_timeout_s": -1}, "startup_timeout_s must be a number of seconds > 0, got -1"),
+        ({"reward_deadline_s": 0}, "reward_deadline_s must be a number of seconds > 0, got 0"),
     ],
 )
 def test_config_errors_say_what_is_accepted(options, message):
@@ -343,6 +344,22 @@ def test_environment_errors_name_the_variable(monkeypatch):
     assert VerifierSettings.from_env(timeout_s=3, memory_mb=0).timeout_s == 3.0
     with pytest.raises(ConfigError, match="timeout: unknown setting; accepted: timeout_s, work"):
         VerifierSettings.from_env(timeout="3")
+
+
+def test_reward_deadline_is_a_setting_with_its_variable(monkeypatch):
+    assert VerifierSettings().reward_deadline_s == 120.0
+    monkeypatch.setenv("PERMIX_REWARD_DEADLINE", "2.5")
+    assert VerifierSettings.from_env().reward_deadline_s == 2.5
+    assert VerifierSettings.from_env(reward_deadline_s=9).reward_deadline_s == 9.0  # an argument wins
+    assert (
+        MathVerifier(reward_deadline_s=7).settings.reward_deadline_s == 7.0
+    )  # the environment is configure's
+    monkeypatch.setenv("PERMIX_REWARD_DEADLINE", "soon")
+    with pytest.raises(ConfigError) as error:
+        VerifierSettings.from_env()
+    assert str(error.value) == (
+        "environment variable PERMIX_REWARD_DEADLINE must be a number of seconds > 0, got 'soon'"
+    )
 
 
 def test_configure_reads_the_environment(monkeypatch):

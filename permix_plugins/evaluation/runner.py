@@ -264,9 +264,9 @@ def run_eval(config: EvalConfig) -> runs.Run:
     Everything that can be checked without a model (problems, personas, backend options, an existing results
     file made with other settings) is checked before a model is loaded.
     """
-    from permix_plugins.problems import load_problems
+    from permix_plugins.problems import load_problems, source_kind
 
-    split = config.split or ("test" if config.problems == "synthetic" else None)
+    split = config.split or ("test" if source_kind(config.problems) == "synthetic" else None)
     problems = load_problems(config.problems, split=split, limit=config.limit)
     pool = PersonaPool.load(config.personas)
     results = config.out / EVAL.results_file
