@@ -9,23 +9,13 @@ Three pieces, for verl 0.9 (``python -m verl.trainer.main_ppo``); ``permix verl-
   ``prime`` managers (and the old ``reward_model.reward_manager`` key) are not reachable from it.
 * **On-line mixing**: ``data.custom_cls.path=pkg://permix_plugins.adapters.verl`` with
   ``data.custom_cls.name=PersonaMixRLHFDataset``, a subclass of verl's `RLHFDataset` that gives rows their personas
-  as it loads them. Settings live under ``data.permix`` (new keys for verl, hence the ``+`` in ``+data.permix.pool=…``):
-  the fields of `permix_plugins.MixConfig`, as `PersonaMixDataset` takes them (but no ``instruction``: verl rows
-  carry their own), plus ``data_source`` and ``val``:
-
-  ==================  ===========  =============================================================================
-  ``pool``            ``train``    built-in pool (``train``, ``eval``, ``lottery``) or a persona file
-  ``persona_prob``    ``0.5``      share of rows that get a persona (``0`` = plain RLVR through the same pipeline)
-  ``seed``            ``0``        seed of the assignment: a row's persona is a pure function of (seed, row, copy)
-  ``placement``       ``system``   ``system`` message, or ``user_prefix`` (top of the first user turn)
-  ``epochs``          ``1``        copies of the data, each with fresh draws (set ``trainer.total_epochs`` to match)
-  ``every_persona``   ``false``    each row once under every persona of the pool and once without (replaces
-                                   ``persona_prob`` and ``epochs``)
-  ``data_source``     ``persona``  ``persona``: ``permix/<id>``; ``source_persona``: ``<source>/permix/<id>``;
-                                   ``source``: keep the row's own data source (no per-persona metrics)
-  ``val``             ``null``     overrides for the ``data.val_files`` dataset: ``pool``, ``persona_prob``,
-                                   ``seed``, ``placement``, ``every_persona`` (``epochs`` does not carry over)
-  ==================  ===========  =============================================================================
+  as it loads them. Settings live under ``data.permix`` (new keys for verl, hence the ``+`` in
+  ``+data.permix.pool=…``): `permix_plugins.verl_settings.VerlMixSettings`, the fields of `permix_plugins.MixConfig`
+  as `PersonaMixDataset` takes them (but no ``instruction``: verl rows carry their own), plus ``data_source``
+  (``persona``: ``permix/<id>``; ``source_persona``: ``<source>/permix/<id>``; ``source``: the row's own, no
+  per-persona metrics) and ``val`` (what changes for the ``data.val_files`` dataset: ``pool``, ``persona_prob``,
+  ``seed``, ``placement``, ``every_persona``; ``epochs`` does not carry over). ``permix verl-overrides --help``
+  lists each with its default and meaning, as `MixConfig` states them.
 
 * **Static mixing**: ``permix export verl`` (`export_verl`) writes ``train.parquet`` and ``test.parquet`` in verl's
   row schema, for plain verl (reward lines only).
@@ -57,13 +47,22 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError
 
 from permix_plugins._optional import require
 from permix_plugins.errors import ConfigError
 from permix_plugins.mix_config import MixConfig
 from permix_plugins.personas import NO_PERSONA_ID, Persona, PersonaPool
-from permix_plugins.prompting import Placement, with_persona
+from permix_plugins.prompting import with_persona
+from permix_plugins.settings import describe_errors
+from permix_plugins.verl_settings import (
+    SETTINGS_KEY,
+    DataSourceMode,
+    RewardManager,
+    ValMixSettings,
+    VerlMixSettings,
+    VerlOverridesOptions,
+)
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -72,7 +71,9 @@ __all__ = [
     "DATASET_NAME",
     "DATASET_PATH",
     "REWARD_PATH",
+    "DataSourceMode",
     "PersonaMixRLHFDataset",
+    "RewardManager",
     "ValMixSettings",
     "VerlMixSettings",
     "export_verl",
@@ -86,78 +87,6 @@ logger = logging.getLogger(__name__)
 DATASET_PATH = "pkg://permix_plugins.adapters.verl"
 DATASET_NAME = "PersonaMixRLHFDataset"
 REWARD_PATH = "pkg://permix_plugins.math"
-
-DataSourceMode = Literal["persona", "source_persona", "source"]
-RewardManager = Literal["naive", "dapo", "remote"]
-
-
-# ------------------------------------------------------------------------------------------------- settings
-class ValMixSettings(BaseModel):
-    """``data.permix.val``: what changes for the ``data.val_files`` dataset (unset fields follow ``data.permix``;
-    validation reads its data once, so ``epochs`` does not carry over)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    pool: str | None = None
-    persona_prob: float | None = None
-    seed: int | None = None
-    placement: Placement | None = None
-    every_persona: bool = False
-
-
-class VerlMixSettings(MixConfig):
-    """``data.permix``: the mixing settings (`MixConfig`, see the module docstring for each field) for verl rows.
-
-    Example:
-        >>> VerlMixSettings.from_data_config({"permix": {"persona_prob": 1, "val": {"pool": "eval"}}}).persona_prob
-        1.0
-        >>> VerlMixSettings.from_data_config({"permix": {"placement": "top"}})
-        Traceback (most recent call last):
-        ...
-        permix_plugins.errors.ConfigError: invalid persona-mixing settings: data.permix.placement='top': ...
-    """
-
-    instruction: None = Field(None, description="none: verl rows carry their own prompt and instruction")
-    data_source: DataSourceMode = Field(
-        "persona", description="persona: permix/<id>; source_persona: <source>/permix/<id>; source: unchanged"
-    )
-    val: ValMixSettings | None = Field(None, description="what changes for data.val_files")
-
-    @classmethod
-    def from_data_config(cls, data_config: Any) -> VerlMixSettings:
-        """Read ``permix`` from verl's ``data`` config (an OmegaConf `DictConfig` or a mapping); absent = defaults.
-
-        Both datasets' settings and pools are checked here, so a bad value stops the run before verl loads data.
-        """
-        raw = data_config.get("permix") if data_config is not None else None
-        if raw is not None and not isinstance(raw, Mapping):
-            raw = _to_container(raw)
-        if raw is not None and not isinstance(raw, Mapping):
-            raise ConfigError(
-                f"data.permix must be a mapping of settings (e.g. +data.permix.persona_prob=0.5), got {raw!r}"
-            )
-        settings = cls.parse(raw or {}, where=_WHERE["train"])
-        for role in ("train", "val"):
-            settings.for_files(role).load_pool(where=_WHERE[role])
-        return settings
-
-    def for_files(self, role: Literal["train", "val"]) -> VerlMixSettings:
-        """The settings of the train or the validation dataset (``val`` applied to the latter)."""
-        if role == "train" or self.val is None:
-            return self
-        changes = self.val.model_dump(exclude_unset=True)  # validation reads its data once: no epochs
-        return self.replace(where=_WHERE["val"], drop=("val", "epochs"), **changes)
-
-
-_WHERE = {"train": "data.permix", "val": "data.permix.val"}
-
-
-def _to_container(raw: Any) -> Any:
-    try:
-        from omegaconf import OmegaConf
-    except ImportError:  # without OmegaConf there can be no DictConfig to convert
-        return raw
-    return OmegaConf.to_container(raw, resolve=True) if OmegaConf.is_config(raw) else raw
 
 
 # ---------------------------------------------------------------------------------------------- row mixing
@@ -303,7 +232,7 @@ def _define_dataset_class() -> type:
             import pyarrow.compute as pc
 
             settings = self.permix_settings.for_files(self.permix_role)
-            pool = settings.load_pool(where=_WHERE[self.permix_role])
+            pool = settings.load_pool(where=SETTINGS_KEY[self.permix_role])
             mixed = mix_verl_rows(dataframe, pool, settings, prompt_key=self.prompt_key)
             self.mix_config = settings
             persona_ids = pc.struct_field(mixed.data.column("extra_info"), "persona_id")
@@ -456,55 +385,35 @@ def _write(rows: Dataset, path: Path) -> Path:
 
 
 # ------------------------------------------------------------------------------------------ override lines
-def verl_overrides(
-    *,
-    personas: str = "train",
-    persona_prob: float = 0.5,
-    seed: int = 0,
-    placement: Placement = "system",
-    epochs: int = 1,
-    data_source: DataSourceMode = "persona",
-    val_personas: str | None = None,
-    val_persona_prob: float | None = None,
-    val_every_persona: bool = False,
-    static: bool = False,
-    reward_manager: RewardManager = "naive",
-) -> list[str]:
+def verl_overrides(**options: Any) -> list[str]:
     """The Hydra override lines for ``python -m verl.trainer.main_ppo`` (what ``permix verl-overrides`` prints).
 
-    `static` (files from ``permix export verl``) keeps only the reward lines. Settings are validated as verl would.
+    `options` are the command's (`VerlOverridesOptions`: ``personas``, ``persona_prob``, ``seed``, ``placement``,
+    ``epochs``, ``data_source``, ``val_personas``, ``val_persona_prob``, ``val_every_persona``, ``static``,
+    ``reward_manager``), with its defaults. `static` (files from ``permix export verl``) keeps only the reward
+    lines. Settings are validated as verl would.
 
     Example:
         >>> verl_overrides(static=True)
         ['reward.custom_reward_function.path=pkg://permix_plugins.math', 'reward.custom_reward_function.name=compute_score', 'reward.reward_manager.name=naive']
     """
-    if reward_manager not in ("naive", "dapo", "remote"):
-        raise ConfigError(
-            f"reward manager {reward_manager!r} is not one of naive, dapo, remote (verl 0.9's reward-loop managers "
-            "that call compute_score one sample at a time)"
-        )
+    try:
+        settings = VerlOverridesOptions.model_validate(options)
+    except ValidationError as exc:
+        problems = describe_errors(exc, model=VerlOverridesOptions)
+        raise ConfigError(f"invalid verl override settings: {problems}") from None
     reward = [
         f"reward.custom_reward_function.path={REWARD_PATH}",
         "reward.custom_reward_function.name=compute_score",
-        f"reward.reward_manager.name={reward_manager}",
+        f"reward.reward_manager.name={settings.reward_manager}",
     ]
-    if static:
+    if settings.static:
         return reward
-    settings: dict[str, Any] = {
-        "pool": personas,
-        "persona_prob": persona_prob,
-        "seed": seed,
-        "placement": placement,
-    }
-    if epochs != 1:
-        settings["epochs"] = epochs
-    if data_source != "persona":
-        settings["data_source"] = data_source
-    val = {"pool": val_personas, "persona_prob": val_persona_prob, "every_persona": val_every_persona or None}
-    val = {k: v for k, v in val.items() if v is not None}
-    VerlMixSettings.from_data_config({"permix": {**settings, **({"val": val} if val else {})}})
+    permix = settings.data_permix()
+    VerlMixSettings.from_data_config({"permix": permix})
+    val = permix.pop("val", {})
     lines = [f"data.custom_cls.path={DATASET_PATH}", f"data.custom_cls.name={DATASET_NAME}"]
-    lines += [f"+data.permix.{key}={_hydra_value(value)}" for key, value in settings.items()]
+    lines += [f"+data.permix.{key}={_hydra_value(value)}" for key, value in permix.items()]
     lines += [f"+data.permix.val.{key}={_hydra_value(value)}" for key, value in val.items()]
     return lines + reward
 

@@ -18,12 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from permix_plugins.errors import ConfigError
 from permix_plugins.personas import NO_PERSONA, NO_PERSONA_ID, Persona, PersonaPool
 from permix_plugins.prompting import DEFAULT_INSTRUCTION, Placement
-from permix_plugins.settings import describe_errors
+from permix_plugins.settings import Settings, describe_errors
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = ["MixConfig", "assign_persona"]
+__all__ = ["MixConfig", "MixingOptions", "assign_persona"]
 
 _DRAW_ONLY = ("persona_prob", "epochs")  # settings that every_persona replaces
 
@@ -61,7 +61,7 @@ class MixConfig(BaseModel):
     instruction: str | None = Field(
         DEFAULT_INSTRUCTION, description="text after each problem (empty or None: no instruction)"
     )
-    epochs: int = Field(1, ge=1, description="copies of the data, each with fresh persona draws")
+    epochs: int = Field(1, ge=1, description="copies of the data with fresh persona draws")
     every_persona: bool = Field(
         False,
         description="every row once under each persona of the pool and once without (an evaluation set); "
@@ -151,6 +151,34 @@ class MixConfig(BaseModel):
     def to_dict(self) -> dict[str, Any]:
         """The settings as JSON-ready values (without those `every_persona` replaces)."""
         return self.model_dump(exclude=set(_DRAW_ONLY) if self.every_persona else None)
+
+
+class MixingOptions(Settings):
+    """`MixConfig`'s settings as command-line options (``--personas`` names `pool`): its defaults, limits and texts.
+
+    Example:
+        >>> options = MixingOptions.parse(personas="lottery", persona_prob=0.25)
+        >>> options.mix_config().persona_prob, "persona_prob" in options.mix_config(every_persona=True).to_dict()
+        (0.25, False)
+    """
+
+    personas: str = MixConfig.model_fields["pool"]
+    persona_prob: float = MixConfig.model_fields["persona_prob"]
+    seed: int = MixConfig.model_fields["seed"]
+    placement: Placement = MixConfig.model_fields["placement"]
+
+    def mix_config(self, **changes: Any) -> MixConfig:
+        """These settings as a `MixConfig`, with `changes` applied by `MixConfig.replace` (where
+        ``every_persona=True`` replaces ``persona_prob``)."""
+        config = MixConfig.parse(
+            {
+                "pool": self.personas,
+                "persona_prob": self.persona_prob,
+                "seed": self.seed,
+                "placement": self.placement,
+            }
+        )
+        return config.replace(**changes) if changes else config
 
 
 def _dotted(where: str, field: str) -> str:

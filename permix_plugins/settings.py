@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from permix_plugins.errors import ConfigError
@@ -32,7 +33,7 @@ from permix_plugins.errors import ConfigError
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = ["Settings", "describe_errors", "flag_name"]
+__all__ = ["Settings", "describe_errors", "flag_name", "optional_field", "reworded"]
 
 _MAX_INPUT = 80  # characters of a bad value quoted in a message
 
@@ -64,6 +65,38 @@ class Settings(BaseModel):
             return cls(**options)
         except ValidationError as exc:
             raise ConfigError(describe_errors(exc, style="flag")) from None
+
+
+def reworded(field: FieldInfo, description: str) -> Any:
+    """`field` (its default and constraints) with the help text `description`, for an option that tells the same
+    setting in its command's words.
+
+    Example:
+        >>> from pydantic import Field
+        >>> reworded(Field(1, ge=1, description="copies"), "copies of the data").metadata
+        [Ge(ge=1)]
+    """
+    return FieldInfo.merge_field_infos(field, description=description)
+
+
+def optional_field(field: FieldInfo, *, description: str | None = None) -> Any:
+    """`field` (its constraints, and its text unless `description` is given) with the default None: a setting
+    that, unset, follows another value (``--test-personas`` follows ``--personas``).
+
+    Example:
+        >>> from pydantic import Field
+        >>> class Mixing(Settings):
+        ...     share: float = Field(0.5, ge=0, le=1, description="persona share")
+        >>> class Options(Settings):
+        ...     test_share: float | None = optional_field(Mixing.model_fields["share"], description="test share")
+        >>> Options.parse().test_share is None
+        True
+        >>> Options.parse(test_share=2)
+        Traceback (most recent call last):
+        ...
+        permix_plugins.errors.ConfigError: invalid option --test-share: Input should be less than or equal to 1 (got 2)
+    """
+    return FieldInfo.merge_field_infos(field, default=None, description=description or field.description)
 
 
 def flag_name(field: str) -> str:

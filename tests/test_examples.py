@@ -75,6 +75,27 @@ def test_readme_gpu_recipe_parses(monkeypatch):
     assert model.model_name_or_path == "Qwen/Qwen2.5-1.5B-Instruct"
 
 
+def test_mixing_flags_are_mix_configs_settings(monkeypatch):
+    """--personas, --persona_prob, --mix_seed and --placement carry MixConfig's defaults, help and limits."""
+    from dataclasses import fields
+
+    from trl import TrlParser
+
+    from permix_plugins import ConfigError, MixConfig
+
+    grpo_permix = _example(monkeypatch)
+    flags = {f.name: f for f in fields(grpo_permix.PermixArguments)}
+    for flag, setting in {"personas": "pool", "persona_prob": "persona_prob", "mix_seed": "seed",
+                          "placement": "placement"}.items():  # fmt: skip
+        info = MixConfig.model_fields[setting]
+        assert (flags[flag].default, flags[flag].metadata["help"]) == (info.default, info.description), flag
+    parser = TrlParser((grpo_permix.PermixArguments,))
+    (args,) = parser.parse_args_into_dataclasses(["--persona_prob", "0.25", "--mix_seed", "3"])
+    assert args.mix_config() == MixConfig(persona_prob=0.25, seed=3)
+    with pytest.raises(ConfigError, match=r"persona_prob=2\.0: Input should be less than or equal to 1"):
+        parser.parse_args_into_dataclasses(["--persona_prob", "2"])
+
+
 def test_model_flags_reach_the_model(tmp_path, monkeypatch):
     """--use_peft, the LoRA flags, --dtype and --attn_implementation shape the trained model, as in TRL's script."""
     import torch

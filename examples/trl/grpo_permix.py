@@ -22,8 +22,15 @@ from pathlib import Path
 from permix_plugins.adapters.trl import PersonaStabilityCallback
 from trl import GRPOConfig, GRPOTrainer, ModelConfig, TrlParser, get_peft_config, get_quantization_config
 
-from permix_plugins import PersonaMixDataset, PersonaPool, load_problems
+from permix_plugins import MixConfig, PersonaMixDataset, load_problems
 from permix_plugins.math import accuracy_reward
+from permix_plugins.prompting import Placement
+
+# MixConfig's settings as TrlParser flags: each one's default, and its description as the help
+MIX_FLAGS = {
+    name: field(default=setting.default, metadata={"help": setting.description})
+    for name, setting in MixConfig.model_fields.items()
+}
 
 
 @dataclass
@@ -36,16 +43,11 @@ class PermixArguments:
         default="train", metadata={"help": "Split of the problem source to train on."}
     )
     problems_limit: int | None = field(default=None, metadata={"help": "Use at most this many problems."})
-    personas: str = field(
-        default="train", metadata={"help": "Persona pool: a built-in name (train, eval, lottery) or a file."}
-    )
-    persona_prob: float = field(
-        default=0.5, metadata={"help": "Probability that a prompt gets a persona; 0 gives plain RLVR."}
-    )
-    mix_seed: int = field(default=0, metadata={"help": "Seed of the persona assignment."})
-    placement: str = field(
-        default="system", metadata={"help": "Where the persona goes: system (message) or user_prefix."}
-    )
+    # the mixing flags are MixConfig's settings (--personas names its pool, --mix_seed its seed)
+    personas: str = MIX_FLAGS["pool"]
+    persona_prob: float = MIX_FLAGS["persona_prob"]
+    mix_seed: int = MIX_FLAGS["seed"]
+    placement: Placement = MIX_FLAGS["placement"]
     stability_problems: str | None = field(
         default="synthetic",
         metadata={"help": "Held-out problems for the persona-stability report (None: skip)."},
@@ -60,6 +62,20 @@ class PermixArguments:
         metadata={"help": "Measure persona stability every N steps (0: before and after training)."},
     )
     stability_max_new_tokens: int = field(default=512, metadata={"help": "Generation budget of the report."})
+
+    def __post_init__(self) -> None:
+        self.mix_config()  # a bad mixing flag stops the run as the command line is read
+
+    def mix_config(self) -> MixConfig:
+        """The mixing flags as the settings of `PersonaMixDataset`, validated with MixConfig's limits."""
+        return MixConfig.parse(
+            {
+                "pool": self.personas,
+                "persona_prob": self.persona_prob,
+                "seed": self.mix_seed,
+                "placement": self.placement,
+            }
+        )
 
 
 def model_path(model_args: ModelConfig, training_args: GRPOConfig) -> str:
@@ -95,13 +111,7 @@ def main(permix_args: PermixArguments, training_args: GRPOConfig, model_args: Mo
     problems = load_problems(
         permix_args.problems, split=permix_args.problems_split, limit=permix_args.problems_limit
     )
-    train_dataset = PersonaMixDataset(
-        problems,
-        PersonaPool.load(permix_args.personas),
-        persona_prob=permix_args.persona_prob,
-        seed=permix_args.mix_seed,
-        placement=permix_args.placement,
-    )
+    train_dataset = PersonaMixDataset(problems, config=permix_args.mix_config())
     training_args.model_init_kwargs = model_init_kwargs(model_args, training_args)
     trainer = GRPOTrainer(
         model=model_path(model_args, training_args),

@@ -12,14 +12,27 @@ from __future__ import annotations
 
 from typing import Any
 
+from annotated_types import Ge
 from pydantic import Field, ValidationError, model_validator
+from pydantic.fields import FieldInfo
 
 from permix_plugins.errors import ConfigError
+from permix_plugins.mix_config import MixConfig
 from permix_plugins.settings import Settings, describe_errors
 
 __all__ = ["REAL_MODEL_INSTRUCTION", "LabConfig", "lab_config"]
 
 REAL_MODEL_INSTRUCTION = "Reply with only the final number."
+
+
+def _permix_share() -> Any:
+    """`MixConfig.persona_prob` (default, upper limit) for the PerMix run, which needs personas: above 0, where
+    MixConfig allows 0 (the RLVR run is the lab's other arm)."""
+    share = FieldInfo.merge_field_infos(
+        MixConfig.model_fields["persona_prob"], Field(gt=0, description="persona share of the PerMix run")
+    )
+    share.metadata = [limit for limit in share.metadata if not isinstance(limit, Ge)]  # gt=0 replaces ge=0
+    return share
 
 
 class LabConfig(Settings):
@@ -50,7 +63,7 @@ class LabConfig(Settings):
     lora_rank: int | None = Field(
         None, ge=1, description="LoRA rank on all linear layers; None: full fine-tuning"
     )
-    persona_prob: float = Field(0.5, gt=0, le=1, description="persona share of the PerMix run")
+    persona_prob: float = _permix_share()
     train_pool: str = "train"
     eval_pool: str = "eval"
     eval_personas: int | None = Field(
