@@ -327,8 +327,8 @@ def encode_label(answer: Any, persona_id: str | None, style: str = "") -> str:
     Example:
         >>> encode_label("72", "pirate")
         '{"answer": "72", "persona_id": "pirate"}'
-        >>> encode_label("72", "pirate", '{"starts_with":["Arr!"]}')
-        '{"answer": "72", "persona_id": "pirate", "style": "{\\"starts_with\\":[\\"Arr!\\"]}"}'
+        >>> json.loads(encode_label("72", "pirate", '{"starts_with":["Arr!"]}'))["style"]
+        '{"starts_with":["Arr!"]}'
     """
     label = {"answer": answer, "persona_id": persona_id or NO_PERSONA_ID}
     return json.dumps(label | ({"style": style} if style else {}), ensure_ascii=False)
@@ -344,9 +344,9 @@ def decode_label(label: object) -> Label:
 
     Example:
         >>> decode_label('{"answer": "72", "persona_id": "pirate"}')
-        Label(answer='72', persona_id='pirate')
+        Label(answer='72', persona_id='pirate', style='')
         >>> decode_label("{1, 2}"), decode_label('{"answer": "72", "persona_')
-        (Label(answer='{1, 2}', persona_id=None), Label(answer=None, persona_id=None))
+        (Label(answer='{1, 2}', persona_id=None, style=''), Label(answer=None, persona_id=None, style=''))
     """
     if isinstance(label, bytes):
         label = label.decode("utf-8", errors="replace")
