@@ -486,7 +486,7 @@ class _Table:
 
 def _parse_row(index: int, row: Sequence[Any] | Mapping[str, Any]) -> tuple[str, str, float | None, bool]:
     if type(row) is tuple and tuple(map(type, row)) == _RECORD_ROW:
-        return row[0], row[1], float(row[2]), row[3]  # a row of a results file (`report_rows`): well typed
+        return row[0], row[1], float(row[2]), row[3]  # a row of a results file (`stability_rows`): well typed
     if isinstance(row, Mapping):
         missing = [k for k in _ROW_KEYS[:3] if k not in row]
         if missing:
