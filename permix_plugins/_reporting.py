@@ -1,7 +1,8 @@
 """The report base: what `permix_plugins.stability` and `permix_plugins.fidelity.report` share.
 
 - `Report`: JSON round trip (``to_dict``/``from_dict``/``to_json``/``from_json``/``read``) of a frozen report
-  dataclass, validated by one cached pydantic adapter per class; `PersonaReport` adds the per-persona lookup.
+  dataclass, validated by one cached pydantic adapter per class (`type_adapter`, which the results file's
+  records use too); `PersonaReport` adds the per-persona lookup.
 - Bootstrap: `check_bootstrap`, `resample_counts`, `percentile_interval`, `DEFAULT_BOOTSTRAP`.
 - Plots: `two_panel_figure`, `dots`, `save_figure` (matplotlib, imported when a plot is drawn).
 - Numbers: `clean`, `fmt`, `fmt_ci`.
@@ -43,7 +44,7 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (`from_dict` reads it back)."""
-        return adapter(type(self)).dump_python(self, mode="json")  # type: ignore[no-any-return]
+        return type_adapter(type(self)).dump_python(self, mode="json")  # type: ignore[no-any-return]
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
@@ -53,7 +54,7 @@ class Report:
         from permix_plugins.settings import describe_errors
 
         try:
-            return adapter(cls).validate_python(data)  # type: ignore[no-any-return]
+            return type_adapter(cls).validate_python(data)  # type: ignore[no-any-return]
         except ValidationError as exc:
             raise ConfigError(
                 f"not a valid {cls.what} ({exc.error_count()} problem(s)): {describe_errors(exc)}"
@@ -98,8 +99,9 @@ class PersonaReport(Report):
 
 
 @functools.cache
-def adapter(cls: type) -> Any:
-    """The pydantic `TypeAdapter` of `cls`, built once per class (pydantic imported here, at first use)."""
+def type_adapter(cls: type) -> Any:
+    """The pydantic `TypeAdapter` of `cls`, built once per class (building one is the costly part; pydantic is
+    imported here, at first use)."""
     from pydantic import TypeAdapter
 
     return TypeAdapter(cls)
