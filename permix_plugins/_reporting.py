@@ -207,8 +207,13 @@ def fmt(value: float | None, *, signed: bool = False, digits: int = 3) -> str:
     return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
 
 
-def fmt_ci(ci: Interval | None, *, signed: bool = False) -> str:
-    """An interval as ``[low, high]``, each formatted as in `fmt`; ``n/a`` for None."""
+def fmt_ci(ci: Sequence[float] | None, *, signed: bool = False) -> str:
+    """An interval (low, high) as ``[low, high]``, each formatted as in `fmt`; ``n/a`` for None.
+
+    Example:
+        >>> fmt_ci((0.1, 0.25)), fmt_ci([-0.5, 0.125], signed=True), fmt_ci(None)
+        ('[0.100, 0.250]', '[-0.500, +0.125]', 'n/a')
+    """
     if ci is None:
         return "n/a"
     return f"[{fmt(ci[0], signed=signed)}, {fmt(ci[1], signed=signed)}]"
