@@ -184,6 +184,23 @@ class StabilityReport(PersonaReport):
         """
         return {p.persona_id: p.accuracy for p in self.personas}
 
+    def scalars(self) -> dict[str, float | None]:
+        """The report's headline numbers by name, flat (a training log, a summary): PSS, mean accuracy, std,
+        worst persona's accuracy, worst gap to no persona (None without a ``none`` persona), per-item oracle.
+
+        Example:
+            >>> StabilityReport.from_results([("none", "q", 1), ("owl", "q", 0)], n_bootstrap=10).scalars()
+            {'pss': 0.0, 'mean': 0.5, 'std': 0.5, 'worst': 0.0, 'gap_to_none': -1.0, 'best_of_all': 1.0}
+        """
+        return {
+            "pss": self.pss,
+            "mean": self.mean,
+            "std": self.std,
+            "worst": self.worst,
+            "gap_to_none": self.gap_to_none,
+            "best_of_all": self.best_of_k[-1],
+        }
+
     # -- rendering
 
     def to_markdown(self) -> str:
@@ -486,7 +503,7 @@ class _Table:
 
 def _parse_row(index: int, row: Sequence[Any] | Mapping[str, Any]) -> tuple[str, str, float | None, bool]:
     if type(row) is tuple and tuple(map(type, row)) == _RECORD_ROW:
-        return row[0], row[1], float(row[2]), row[3]  # a row of a results file (`report_rows`): well typed
+        return row[0], row[1], float(row[2]), row[3]  # a row of a results file (`stability_rows`): well typed
     if isinstance(row, Mapping):
         missing = [k for k in _ROW_KEYS[:3] if k not in row]
         if missing:
