@@ -47,15 +47,12 @@ def stability_metrics(report: StabilityReport, prefix: str = "permix") -> dict[s
         >>> stability_metrics(report)["permix/pss"], stability_metrics(report)["permix/acc/pirate"]
         (0.0, 0.0)
     """
+    log_names = {"mean": "mean_accuracy"}  # the log's name since the first release
     metrics = {
-        f"{prefix}/pss": report.pss,
-        f"{prefix}/mean_accuracy": report.mean,
-        f"{prefix}/std": report.std,
-        f"{prefix}/worst": report.worst,
-        f"{prefix}/best_of_all": report.best_of_k[-1],
+        f"{prefix}/{log_names.get(name, name)}": value
+        for name, value in report.scalars().items()
+        if value is not None  # no gap to none without a no-persona prompt
     }
-    if report.gap_to_none is not None:
-        metrics[f"{prefix}/gap_to_none"] = report.gap_to_none
     for persona in report.personas:
         metrics[f"{prefix}/acc/{persona.persona_id}"] = persona.accuracy
         metrics[f"{prefix}/no_answer/{persona.persona_id}"] = persona.no_answer_rate

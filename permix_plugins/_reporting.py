@@ -1,7 +1,8 @@
 """The report base: what `permix_plugins.stability` and `permix_plugins.fidelity.report` share.
 
 - `Report`: JSON round trip (``to_dict``/``from_dict``/``to_json``/``from_json``/``read``) of a frozen report
-  dataclass, validated by one cached pydantic adapter per class; `PersonaReport` adds the per-persona lookup.
+  dataclass, validated by one cached pydantic adapter per class (`type_adapter`, which the results file's
+  records use too); `PersonaReport` adds the per-persona lookup.
 - Bootstrap: `check_bootstrap`, `resample_counts`, `percentile_interval`, `DEFAULT_BOOTSTRAP`.
 - Plots: `two_panel_figure`, `dots`, `save_figure` (matplotlib, imported when a plot is drawn).
 - Numbers: `clean`, `fmt`, `fmt_ci`.
@@ -43,7 +44,7 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (`from_dict` reads it back)."""
-        return adapter(type(self)).dump_python(self, mode="json")  # type: ignore[no-any-return]
+        return type_adapter(type(self)).dump_python(self, mode="json")  # type: ignore[no-any-return]
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
@@ -53,7 +54,7 @@ class Report:
         from permix_plugins.settings import describe_errors
 
         try:
-            return adapter(cls).validate_python(data)  # type: ignore[no-any-return]
+            return type_adapter(cls).validate_python(data)  # type: ignore[no-any-return]
         except ValidationError as exc:
             raise ConfigError(
                 f"not a valid {cls.what} ({exc.error_count()} problem(s)): {describe_errors(exc)}"
@@ -98,8 +99,9 @@ class PersonaReport(Report):
 
 
 @functools.cache
-def adapter(cls: type) -> Any:
-    """The pydantic `TypeAdapter` of `cls`, built once per class (pydantic imported here, at first use)."""
+def type_adapter(cls: type) -> Any:
+    """The pydantic `TypeAdapter` of `cls`, built once per class (building one is the costly part; pydantic is
+    imported here, at first use)."""
     from pydantic import TypeAdapter
 
     return TypeAdapter(cls)
@@ -205,8 +207,13 @@ def fmt(value: float | None, *, signed: bool = False, digits: int = 3) -> str:
     return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
 
 
-def fmt_ci(ci: Interval | None, *, signed: bool = False) -> str:
-    """An interval as ``[low, high]``, each formatted as in `fmt`; ``n/a`` for None."""
+def fmt_ci(ci: Sequence[float] | None, *, signed: bool = False) -> str:
+    """An interval (low, high) as ``[low, high]``, each formatted as in `fmt`; ``n/a`` for None.
+
+    Example:
+        >>> fmt_ci((0.1, 0.25)), fmt_ci([-0.5, 0.125], signed=True), fmt_ci(None)
+        ('[0.100, 0.250]', '[-0.500, +0.125]', 'n/a')
+    """
     if ci is None:
         return "n/a"
     return f"[{fmt(ci[0], signed=signed)}, {fmt(ci[1], signed=signed)}]"

@@ -491,7 +491,7 @@ def _build_pool(source: str, entries: list[tuple[str, Any]], *, name: str) -> Pe
             persona = Persona.model_validate(record)
         except ValidationError as exc:  # a missing id is derived, never an error of its own
             errors = [e for e in exc.errors() if not (e["type"] == "missing" and e["loc"] == ("id",))]
-            problems.extend(f"{where}, {_describe(e)}" for e in errors)
+            problems.extend(f"{where}, {_describe_persona_error(e)}" for e in errors)
             continue
         id_key, text_key = f"id:{persona.id}", f"text:{_text_key(persona.text)}"
         if id_key in first_seen:
@@ -606,7 +606,7 @@ def _kind(value: object) -> str:
     return "null" if value is None else type(value).__name__
 
 
-def _describe(error: Any) -> str:
+def _describe_persona_error(error: Any) -> str:
     """One pydantic error as "field 'x': what is wrong and what is accepted" (``'style.max_words'`` inside a style)."""
     loc = [str(part) for part in error["loc"]]
     kind, field = error["type"], f"field {'.'.join(loc[:2])!r}" if loc else "entry"

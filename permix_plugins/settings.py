@@ -133,13 +133,13 @@ def describe_errors(
         ...     print(describe_errors(exc, where="data"))
         data.a='x': Input should be a valid integer, unable to parse string as an integer
     """
-    problems = [_describe(error, style, where, model, names or {}) for error in exc.errors()[:limit]]
+    problems = [_describe_error(error, style, where, model, names or {}) for error in exc.errors()[:limit]]
     if exc.error_count() > limit:
         problems.append(f"and {exc.error_count() - limit} more problem(s)")
     return "; ".join(problems)
 
 
-def _describe(
+def _describe_error(
     error: Mapping[str, Any], style: str, where: str, model: type[BaseModel] | None, names: Mapping[str, str]
 ) -> str:
     message = str(error["msg"]).removeprefix("Value error, ")

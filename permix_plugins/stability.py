@@ -206,6 +206,23 @@ class StabilityReport(PersonaReport):
         """The ids of the personas with an expressivity (a style), in report order."""
         return tuple(p.persona_id for p in self.personas if p.expressivity is not None)
 
+    def scalars(self) -> dict[str, float | None]:
+        """The report's headline numbers by name, flat (a training log, a summary): PSS, mean accuracy, std,
+        worst persona's accuracy, worst gap to no persona (None without a ``none`` persona), per-item oracle.
+
+        Example:
+            >>> StabilityReport.from_results([("none", "q", 1), ("owl", "q", 0)], n_bootstrap=10).scalars()
+            {'pss': 0.0, 'mean': 0.5, 'std': 0.5, 'worst': 0.0, 'gap_to_none': -1.0, 'best_of_all': 1.0}
+        """
+        return {
+            "pss": self.pss,
+            "mean": self.mean,
+            "std": self.std,
+            "worst": self.worst,
+            "gap_to_none": self.gap_to_none,
+            "best_of_all": self.best_of_k[-1],
+        }
+
     # -- rendering
 
     def to_markdown(self) -> str:
@@ -596,7 +613,9 @@ class _Table:
 def _parse_row(
     index: int, row: Sequence[Any] | Mapping[str, Any]
 ) -> tuple[str, str, float | None, bool, float | None]:
-    if type(row) is tuple and tuple(map(type, row)) in _RECORD_ROWS:  # a row of a results file: well typed
+    if (
+        type(row) is tuple and tuple(map(type, row)) in _RECORD_ROWS
+    ):  # a row of a results file (`stability_rows`): well typed
         style = row[4] if len(row) == 5 else None
         return row[0], row[1], float(row[2]), row[3], None if style is None else float(style)
     if isinstance(row, Mapping):

@@ -256,7 +256,7 @@ def test_the_settings_file_belongs_to_the_records(tmp_path):
 def test_reading_results_builds_one_validator_for_all_lines(tmp_path, monkeypatch):
     import pydantic
 
-    from permix_plugins.evaluation.results import record_adapter
+    from permix_plugins._reporting import type_adapter
 
     results = tmp_path / "results.jsonl"
     evaluate(
@@ -277,11 +277,11 @@ def test_reading_results_builds_one_validator_for_all_lines(tmp_path, monkeypatc
             super().__init__(*args, **kwargs)
 
     monkeypatch.setattr(pydantic, "TypeAdapter", Counting)
-    record_adapter.cache_clear()
+    type_adapter.cache_clear()
     try:
         assert len(read_results(results)) == 48 and len(read_results(results)) == 48
     finally:
-        record_adapter.cache_clear()
+        type_adapter.cache_clear()
     assert built == [EvalRecord]
 
 

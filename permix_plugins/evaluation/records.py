@@ -17,7 +17,7 @@ from os import PathLike
 
 from permix_plugins.evaluation.results import Record, ResultsFile
 
-__all__ = ["EvalRecord", "read_results", "report_rows"]
+__all__ = ["EvalRecord", "read_results", "stability_rows"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,6 @@ def read_results(path: str | PathLike[str], *, repair: bool = False) -> list[Eva
     return ResultsFile(path, EvalRecord).read(repair=repair)
 
 
-def report_rows(records: Iterable[EvalRecord]) -> list[tuple[str, str, bool | None, bool]]:
+def stability_rows(records: Iterable[EvalRecord]) -> list[tuple[str, str, bool | None, bool]]:
     """``(persona_id, item_id, correct, no_answer)`` rows for `StabilityReport.from_results`."""
     return [(r.persona_id, r.item_id, r.correct, r.no_answer) for r in records]

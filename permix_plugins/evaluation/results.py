@@ -34,7 +34,6 @@ Example:
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import logging
@@ -45,14 +44,14 @@ from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
+from permix_plugins._reporting import type_adapter
 from permix_plugins.errors import ConfigError
 from permix_plugins.settings import describe_errors
 
 if TYPE_CHECKING:
-    from pydantic import TypeAdapter
     from typing_extensions import Self
 
-__all__ = ["Record", "ResultsFile", "digest", "record_adapter"]
+__all__ = ["Record", "ResultsFile", "digest"]
 
 logger = logging.getLogger(__name__)
 
@@ -79,17 +78,9 @@ class Record:
         from pydantic import ValidationError
 
         try:
-            return record_adapter(cls).validate_python(data)  # type: ignore[no-any-return]
+            return type_adapter(cls).validate_python(data)  # type: ignore[no-any-return]
         except ValidationError as exc:
             raise ConfigError(f"{where} is not {cls.what}: {describe_errors(exc)}") from None
-
-
-@functools.cache
-def record_adapter(cls: type) -> TypeAdapter[Any]:
-    """The pydantic adapter of a record class, built once per class (building one is the costly part)."""
-    from pydantic import TypeAdapter
-
-    return TypeAdapter(cls)
 
 
 R = TypeVar("R", bound=Record)
@@ -115,7 +106,7 @@ class ResultsFile(Generic[R]):
         if not self.path.exists():
             return []
         raw = self.path.read_bytes()
-        adapter = record_adapter(self.record)
+        adapter = type_adapter(self.record)
         records: list[R] = []
         offset = good_end = 0  # good_end: byte offset just after the last good line (and its newline)
         for number, line in enumerate(raw.split(b"\n"), 1):

@@ -2,9 +2,9 @@
 
 `evaluate` is the in-process entry point (a training callback calls it with a `TransformersBackend` around the
 model being trained); `run_eval` is what ``permix eval`` runs: load problems, personas and a backend from an
-`EvalConfig`, evaluate into ``DIR/results.jsonl`` (resumable under the same settings: model, backend,
-problems, personas, samples, temperature, max_new_tokens, seed, placement, instruction), then write
-``report.json``, ``report.md`` and ``stability.png``.
+`EvalConfig`, evaluate into ``DIR/results.jsonl`` (resumable under the same settings, `EvalRunSettings`: model,
+backend, problems, personas, samples, sampling, placement, instruction), then write ``report.json``,
+``report.md`` and ``stability.png``.
 
 Work is grouped by persona (a batch shares its system prompt, so prompts pad alike) and sent to the backend in
 chunks; each chunk is scored with the project's `MathVerifier` and its lines are flushed to the results file
@@ -40,7 +40,7 @@ from permix_plugins._reporting import DEFAULT_BOOTSTRAP
 from permix_plugins.errors import ConfigError
 from permix_plugins.evaluation import runs
 from permix_plugins.evaluation.backends.base import Backend, generate
-from permix_plugins.evaluation.records import EvalRecord, report_rows
+from permix_plugins.evaluation.records import EvalRecord, stability_rows
 from permix_plugins.evaluation.results import digest
 from permix_plugins.evaluation.runs import write_report
 from permix_plugins.personas import PersonaPool
@@ -51,8 +51,10 @@ from permix_plugins.stability import StabilityReport
 __all__ = [
     "EVAL",
     "EvalConfig",
+    "EvalItem",
     "EvalResult",
     "EvalRun",
+    "EvalRunSettings",
     "ReportConfig",
     "Verifier",
     "evaluate",
@@ -62,6 +64,8 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+_CHUNK_SIZE = 64  # problems of one persona per backend call
 
 
 class Verifier(Protocol):
@@ -78,10 +82,36 @@ class EvalResult(NamedTuple):
 
 
 @dataclass(frozen=True)
-class _Problem:
+class EvalItem:
+    """A problem of the evaluation: its id, its text and its gold answer."""
+
     id: str
     problem: str
     answer: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvalRunSettings(runs.RunSettings):
+    """The settings of one evaluation (`runs.RunSettings`) and its own: the problems, the samples per problem
+    and persona, the instruction after each problem."""
+
+    saved_keys = (
+        "model", "backend", "problems", "personas", "samples", "temperature", "max_new_tokens", "seed",
+        "placement", "instruction",
+    )  # fmt: skip
+
+    items: tuple[EvalItem, ...]
+    samples: int
+    instruction: str | None
+
+    @property
+    def problems(self) -> str:
+        """The problems as the saved settings name them: their number and a fingerprint."""
+        fingerprint = digest([[item.id, item.problem, item.answer] for item in self.items])
+        return f"{len(self.items)} problems, sha256 {fingerprint}"
+
+    def report_meta(self, placement: str) -> dict[str, Any]:
+        return {**super().report_meta(placement), "samples": self.samples}
 
 
 def evaluate(
@@ -97,7 +127,7 @@ def evaluate(
     instruction: str | None = DEFAULT_INSTRUCTION,
     verifier: Verifier | None = None,
     results: str | Path | None = None,
-    chunk_size: int = 64,
+    chunk_size: int = _CHUNK_SIZE,
     n_bootstrap: int = DEFAULT_BOOTSTRAP,
     progress: bool = True,
     meta: Mapping[str, Any] | None = None,
@@ -114,24 +144,40 @@ def evaluate(
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
         raise ConfigError(f"samples must be a positive integer, got {samples!r}")
     runs.check_generation(temperature=temperature, chunk_size=chunk_size)
-    pool = PersonaPool.load(personas)
-    items = _read_problems(problems)
-    max_new_tokens = max_new_tokens or runs.default_max_new_tokens(backend)
-    used_placement = runs.resolve_placement(backend, placement)
-    settings = _settings(
-        backend.model_id,
-        backend.name,
-        items,
-        pool,
-        samples,
-        temperature,
-        max_new_tokens,
-        seed,
-        placement,
-        instruction,
+    settings = EvalRunSettings(
+        model=backend.model_id,
+        backend=backend.name,
+        pool=PersonaPool.load(personas),
+        items=_read_problems(problems),
+        samples=samples,
+        temperature=temperature,
+        max_new_tokens=max_new_tokens or runs.default_max_new_tokens(backend),
+        seed=seed,
+        placement=placement,
+        instruction=instruction,
     )
+    return _evaluate(
+        backend, settings, verifier=verifier, results=results, chunk_size=chunk_size, n_bootstrap=n_bootstrap,
+        progress=progress, meta=meta,
+    )  # fmt: skip
+
+
+def _evaluate(
+    backend: Backend,
+    settings: EvalRunSettings,
+    *,
+    verifier: Verifier | None,
+    results: str | Path | None,
+    chunk_size: int,
+    n_bootstrap: int,
+    progress: bool,
+    meta: Mapping[str, Any] | None,
+) -> EvalResult:
+    """`evaluate` with its settings built (`run_eval` builds them before a model is loaded)."""
+    used_placement = runs.resolve_placement(backend, settings.placement)
+    items, pool, samples, temperature = settings.items, settings.pool, settings.samples, settings.temperature
     wanted = [(item.id, persona.id, s) for persona in pool for item in items for s in range(samples)]
-    store, done = runs.start(results, EvalRecord, settings, wanted)
+    store, done = runs.open_results(results, EvalRecord, settings, wanted)
     if temperature == 0 and samples > 1:
         logger.warning("temperature=0 is greedy: the %d samples per item will be identical", samples)
     if verifier is None:
@@ -143,19 +189,23 @@ def evaluate(
     def work(chunk: _Chunk) -> list[EvalRecord]:
         persona_id, persona_text, rows = chunk
         messages = [
-            build_messages(item.problem, persona_text, placement=used_placement, instruction=instruction)
+            build_messages(
+                item.problem, persona_text, placement=used_placement, instruction=settings.instruction
+            )
             for item, _ in rows
         ]
         n = 1 if temperature == 0 else len(rows[0][1])
         outputs = generate(
-            backend, messages, n=n, temperature=temperature, max_new_tokens=max_new_tokens, seed=seed
-        )
+            backend, messages, n=n, temperature=temperature, max_new_tokens=settings.max_new_tokens,
+            seed=settings.seed,
+        )  # fmt: skip
         slots = [
             (item, s, out[0] if n == 1 else out[k])
             for (item, missing), out in zip(rows, outputs, strict=True)
             for k, s in enumerate(missing)
         ]
         verdicts = checker.verify_batch([item.answer for item, _, _ in slots], [text for _, _, text in slots])
+        shared = settings.record_fields(used_placement if persona_text else "none")
         return [
             EvalRecord(
                 item_id=item.id,
@@ -166,12 +216,7 @@ def evaluate(
                 answer=getattr(verdict, "extracted", None),
                 reason=str(verdict.reason),
                 correct=verdict.correct,
-                model=backend.model_id,
-                backend=backend.name,
-                placement=used_placement if persona_text else "none",
-                temperature=float(temperature),
-                max_new_tokens=max_new_tokens,
-                seed=seed,
+                **shared,
             )
             for (item, sample, text), verdict in zip(slots, verdicts, strict=True)
         ]
@@ -181,27 +226,19 @@ def evaluate(
     new = runs.run_chunks(
         todo, work, results=store, total=total, description=f"eval {backend.model_id}", progress=progress
     )
-    records = runs.in_order(wanted, done, new)
-    run_meta = {
-        "model": backend.model_id,
-        "backend": backend.name,
-        "personas": pool.name,
-        "samples": samples,
-        "temperature": float(temperature),
-        "max_new_tokens": max_new_tokens,
-        "seed": seed,
-        "placement": used_placement,
-        **dict(meta or {}),
-    }
-    return EvalResult(records, _report(records, n_bootstrap, seed, run_meta))
+    records = runs.in_plan_order(wanted, done, new)
+    run_meta = {**settings.report_meta(used_placement), **dict(meta or {})}
+    return EvalResult(records, _report(records, n_bootstrap, settings.seed, run_meta))
 
 
 def _report(records: list[EvalRecord], n_bootstrap: int, seed: int, meta: dict[str, Any]) -> StabilityReport:
     meta.setdefault("samples", 1 + max(r.sample for r in records))
-    return StabilityReport.from_results(report_rows(records), n_bootstrap=n_bootstrap, seed=seed, meta=meta)
+    return StabilityReport.from_results(
+        stability_rows(records), n_bootstrap=n_bootstrap, seed=seed, meta=meta
+    )
 
 
-EVAL = runs.Study(
+EVAL = runs.RunKind(
     EvalRecord, StabilityReport, _report, ("results.jsonl", "report.json", "report.md", "stability.png")
 )
 load_report = EVAL.load_report  # a report from a results.jsonl (rebuilt) or a report.json
@@ -268,56 +305,31 @@ def run_eval(config: EvalConfig) -> runs.Run:
 
     split = config.split or ("test" if source_kind(config.problems) == "synthetic" else None)
     problems = load_problems(config.problems, split=split, limit=config.limit)
-    pool = PersonaPool.load(config.personas)
+    settings = EvalRunSettings.from_config(
+        config,
+        pool=PersonaPool.load(config.personas),
+        items=_read_problems(problems),
+        samples=config.samples,
+        instruction=config.instruction,
+    )
     results = config.out / EVAL.results_file
-    settings = _settings(
-        config.model, config.backend, _read_problems(problems), pool, config.samples, config.temperature,
-        config.max_new_tokens, config.seed, config.placement, config.instruction,
-    )  # fmt: skip
     EVAL.check(results, settings)  # fail before a model is loaded, not after
     with config.model_backend() as backend:
         meta = {"problems": config.problems, "split": split, "limit": config.limit}
-        _, report = evaluate(
-            backend, problems, pool, samples=config.samples, instruction=config.instruction, results=results,
-            meta=meta, **config.run_kwargs(),
+        _, report = _evaluate(
+            backend, settings, verifier=None, results=results, chunk_size=_CHUNK_SIZE,
+            n_bootstrap=config.bootstrap, progress=config.progress, meta=meta,
         )  # fmt: skip
     return runs.Run(report, results, EVAL.write_report(report, config.out))
 
 
 # ------------------------------------------------------------------------------------------------ internals
-def _settings(
-    model: str,
-    backend: str,
-    items: Sequence[_Problem],
-    pool: PersonaPool,
-    samples: int,
-    temperature: float,
-    max_new_tokens: int,
-    seed: int,
-    placement: str,
-    instruction: str | None,
-) -> dict[str, Any]:
-    """The settings that shape the records of an evaluation: a results file holds one set of them."""
-    return {
-        "model": model,
-        "backend": backend,
-        "problems": f"{len(items)} problems, sha256 {digest([[i.id, i.problem, i.answer] for i in items])}",
-        "personas": runs.describe_pool(pool),
-        "samples": samples,
-        "temperature": float(temperature),
-        "max_new_tokens": max_new_tokens,
-        "seed": seed,
-        "placement": placement,
-        "instruction": instruction,
-    }
-
-
-def _read_problems(problems: Iterable[Mapping[str, Any]]) -> list[_Problem]:
-    items: list[_Problem] = []
+def _read_problems(problems: Iterable[Mapping[str, Any]]) -> tuple[EvalItem, ...]:
+    items: list[EvalItem] = []
     seen: set[str] = set()
     for index, row in enumerate(problems):
         try:
-            item = _Problem(
+            item = EvalItem(
                 str(row["id"]), str(row["problem"]), "" if row["answer"] is None else str(row["answer"])
             )
         except (KeyError, TypeError) as exc:
@@ -331,14 +343,14 @@ def _read_problems(problems: Iterable[Mapping[str, Any]]) -> list[_Problem]:
         items.append(item)
     if not items:
         raise ConfigError("there are no problems to evaluate")
-    return items
+    return tuple(items)
 
 
-_Chunk = tuple[str, str, list[tuple[_Problem, list[int]]]]
+_Chunk = tuple[str, str, list[tuple[EvalItem, list[int]]]]
 
 
 def _plan(
-    items: list[_Problem],
+    items: Sequence[EvalItem],
     pool: PersonaPool,
     samples: int,
     done: Mapping[tuple[str, str, int], Any],
@@ -351,7 +363,7 @@ def _plan(
     """
     chunks: list[_Chunk] = []
     for persona in pool:
-        groups: dict[int, list[tuple[_Problem, list[int]]]] = {}
+        groups: dict[int, list[tuple[EvalItem, list[int]]]] = {}
         for item in items:
             missing = [s for s in range(samples) if (item.id, persona.id, s) not in done]
             if missing:

@@ -1,10 +1,12 @@
 """What every evaluation run shares: ``permix eval`` (`runner`) and ``permix fidelity`` (`permix_plugins.fidelity`).
 
 - `RunConfig`: the options both commands take (model, backend and its resources, sampling, placement, output).
-- `Study`: one kind of run's records, report and files; it loads a report back from either file it writes.
-- `start`, `run_chunks`, `in_order`: resume a results file under a run's settings, generate and score the
-  remaining work chunk by chunk (each chunk appended to the file before the next one starts), and put old and
-  new records back in plan order.
+- `RunSettings`: the settings that shape the records of one run, built once per run: what its results file is
+  saved with and resumed under, the fields every record carries, the report's metadata.
+- `RunKind`: one kind of run's records, report and files; it loads a report back from either file it writes.
+- `open_results`, `run_chunks`, `in_plan_order`: resume a results file under a run's settings, generate and
+  score the remaining work chunk by chunk (each chunk appended to the file before the next one starts), and put
+  old and new records back in plan order.
 - `resolve_placement`, `describe_pool`, `progress_bar`: where personas go, how a pool enters a run's settings,
   the progress bar.
 """
@@ -17,13 +19,13 @@ import re
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Generic, NamedTuple, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, Protocol, TypeVar
 
 from pydantic import Field, model_validator
 
 from permix_plugins._reporting import DEFAULT_BOOTSTRAP
 from permix_plugins.errors import ConfigError, MissingDependencyError
-from permix_plugins.evaluation.backends.base import DEFAULT_MAX_NEW_TOKENS, Backend, close_backend
+from permix_plugins.evaluation.backends.base import SOLUTION_MAX_NEW_TOKENS, Backend, close_backend
 from permix_plugins.evaluation.backends.registry import (
     BackendName,
     backend_options,
@@ -35,18 +37,22 @@ from permix_plugins.personas import PersonaPool
 from permix_plugins.prompting import Placement, check_placement
 from permix_plugins.settings import Settings, flag_name
 
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
 __all__ = [
     "Run",
     "RunConfig",
-    "Study",
+    "RunKind",
+    "RunSettings",
     "check_generation",
     "closing",
     "describe_pool",
-    "in_order",
+    "in_plan_order",
+    "open_results",
     "progress_bar",
     "resolve_placement",
     "run_chunks",
-    "start",
     "write_report",
 ]
 
@@ -90,7 +96,9 @@ class RunConfig(Settings):
     temperature: float = Field(
         default=0.0, ge=0.0, allow_inf_nan=False, description="sampling temperature; 0 is greedy"
     )
-    max_new_tokens: int = Field(default=DEFAULT_MAX_NEW_TOKENS, ge=1, description="tokens per answer at most")
+    max_new_tokens: int = Field(
+        default=SOLUTION_MAX_NEW_TOKENS, ge=1, description="tokens per answer at most"
+    )
     seed: int = Field(default=0, description="sampling and bootstrap seed")
     placement: Placement = Field(
         default="system",
@@ -149,17 +157,6 @@ class RunConfig(Settings):
                 )
         return kwargs
 
-    def run_kwargs(self) -> dict[str, Any]:
-        """The options of the in-process run (`evaluate`, `evaluate_fidelity`) that both commands share."""
-        return {
-            "temperature": self.temperature,
-            "max_new_tokens": self.max_new_tokens,
-            "seed": self.seed,
-            "placement": self.placement,
-            "n_bootstrap": self.bootstrap,
-            "progress": self.progress,
-        }
-
     @contextlib.contextmanager
     def model_backend(self, *, also: Sequence[str] = ()) -> Iterator[Backend]:
         """The backend of the model under test, built from these options (`backend_kwargs`), closed after."""
@@ -187,7 +184,84 @@ class Run(NamedTuple):
     files: list[Path]
 
 
-# ------------------------------------------------------------------------------------------------ a study
+# ------------------------------------------------------------------------------------------------ its settings
+@dataclass(frozen=True, kw_only=True)
+class RunSettings:
+    """The settings that shape the records of one evaluation run, built once per run (from the options with
+    `from_config`, or from a backend and the arguments of `evaluate`).
+
+    - `saved`: what the results file is saved with and resumed under (``<results>.settings.json``);
+    - `record_fields`: the fields every record of the run carries;
+    - `report_meta`: the report's metadata.
+
+    ``permix eval`` and ``permix fidelity`` add their settings in a subclass and name in `saved_keys` the saved
+    ones, in the order earlier versions wrote them (each a field or property), so their results files resume.
+    `placement` is the one asked for; records and report carry the one used (`resolve_placement`).
+
+    Example:
+        >>> @dataclass(frozen=True, kw_only=True)
+        ... class Sketch(RunSettings):
+        ...     saved_keys = ("model", "personas", "temperature")
+        >>> settings = Sketch(model="m", backend="openai", pool=PersonaPool.builtin("lottery"), temperature=0,
+        ...                     max_new_tokens=64, seed=0, placement="system")
+        >>> settings.saved()  # doctest: +ELLIPSIS
+        {'model': 'm', 'personas': 'lottery: 7 personas, sha256 ...', 'temperature': 0.0}
+        >>> settings.record_fields("user_prefix")["placement"], settings.report_meta("system")["personas"]
+        ('user_prefix', 'lottery')
+    """
+
+    saved_keys: ClassVar[tuple[str, ...]]
+
+    model: str
+    backend: str
+    pool: PersonaPool
+    temperature: float
+    max_new_tokens: int
+    seed: int
+    placement: Placement
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "temperature", float(self.temperature))  # 0 and 0.0 are the same setting
+
+    @classmethod
+    def from_config(cls, config: RunConfig, **own: Any) -> Self:
+        """The settings of the run `config` describes; `own` are those of the subclass."""
+        return cls(
+            model=config.model,
+            backend=config.backend,
+            temperature=config.temperature,
+            max_new_tokens=config.max_new_tokens,
+            seed=config.seed,
+            placement=config.placement,
+            **own,
+        )
+
+    @property
+    def personas(self) -> str:
+        """The persona pool as the saved settings name it (`describe_pool`)."""
+        return describe_pool(self.pool)
+
+    def saved(self) -> dict[str, Any]:
+        """The settings the results file is saved with; a rerun resumes it only under equal ones."""
+        return {key: getattr(self, key) for key in self.saved_keys}
+
+    def record_fields(self, placement: str) -> dict[str, Any]:
+        """The fields every record of the run carries; `placement` is where its persona went."""
+        return {
+            "model": self.model,
+            "backend": self.backend,
+            "placement": placement,
+            "temperature": self.temperature,
+            "max_new_tokens": self.max_new_tokens,
+            "seed": self.seed,
+        }
+
+    def report_meta(self, placement: str) -> dict[str, Any]:
+        """The report's metadata: the record fields (`placement`: the one used) and the pool's name."""
+        return {**self.record_fields(placement), "personas": self.pool.name}
+
+
+# ------------------------------------------------------------------------------------------------ a kind of run
 class _Report(Protocol):
     """What `write_report` writes: a report that renders itself as JSON, markdown and a PNG."""
 
@@ -202,9 +276,9 @@ Rep = TypeVar("Rep", bound=_Report)
 
 
 @dataclass(frozen=True)
-class Study(Generic[R, Rep]):
-    """One kind of run: its record type, its report type and how records make a report, and its file names
-    (results JSON lines, report JSON, markdown, PNG)."""
+class RunKind(Generic[R, Rep]):
+    """One kind of run (``permix eval``, ``permix fidelity``): its record type, its report type and how records
+    make a report, and its file names (results JSON lines, report JSON, markdown, PNG)."""
 
     record: type[R]
     report: type[Rep]
@@ -215,9 +289,9 @@ class Study(Generic[R, Rep]):
     def results_file(self) -> str:
         return self.files[0]
 
-    def check(self, path: str | Path, settings: Mapping[str, Any]) -> None:
+    def check(self, path: str | Path, settings: RunSettings) -> None:
         """Fail before a model is loaded if the results file `path` holds records made with other settings."""
-        ResultsFile(path, self.record).check(settings)
+        ResultsFile(path, self.record).check(settings.saved())
 
     def load_report(
         self, path: str | Path, *, n_bootstrap: int = DEFAULT_BOOTSTRAP, seed: int | None = None
@@ -278,15 +352,15 @@ def check_generation(*, temperature: float, chunk_size: int) -> None:
         raise ConfigError(f"chunk_size must be a positive integer, got {chunk_size!r}")
 
 
-def start(
-    path: str | Path | None, record: type[R], settings: Mapping[str, Any], wanted: Sequence[Hashable]
+def open_results(
+    path: str | Path | None, record: type[R], settings: RunSettings, wanted: Sequence[Hashable]
 ) -> tuple[ResultsFile[R] | None, dict[Any, R]]:
     """Open the results file at `path` (None: keep nothing) for a run with `settings`: its wanted records
     already there, by key (`ResultsFile.resume`: other settings are refused)."""
     if path is None:
         return None, {}
     results = ResultsFile(path, record)
-    done = results.resume(settings)
+    done = results.resume(settings.saved())
     if done:
         kept = sum(key in done for key in wanted)
         logger.info("resuming: %d of %d records already in %s", kept, len(wanted), path)
@@ -317,7 +391,7 @@ def run_chunks(
     return new
 
 
-def in_order(wanted: Iterable[K], done: Mapping[K, R], new: Iterable[R]) -> list[R]:
+def in_plan_order(wanted: Iterable[K], done: Mapping[K, R], new: Iterable[R]) -> list[R]:
     """The records of the `wanted` keys, in that order, from those resumed (`done`) and those just made."""
     by_key: dict[Any, R] = {**done, **{record.key: record for record in new}}
     return [by_key[key] for key in wanted]
@@ -352,7 +426,7 @@ def closing(backend: Backend) -> Iterator[Backend]:
         close_backend(backend)
 
 
-def default_max_new_tokens(backend: Backend, default: int = DEFAULT_MAX_NEW_TOKENS) -> int:
+def default_max_new_tokens(backend: Backend, default: int = SOLUTION_MAX_NEW_TOKENS) -> int:
     """The backend's own answer budget (its ``max_new_tokens``), else `default`."""
     return int(getattr(backend, "max_new_tokens", default))
 

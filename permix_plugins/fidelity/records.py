@@ -9,7 +9,7 @@ from os import PathLike
 from permix_plugins.evaluation.results import Record, ResultsFile
 from permix_plugins.fidelity.questions import Task
 
-__all__ = ["FidelityRecord", "read_fidelity_results", "report_rows"]
+__all__ = ["FidelityRecord", "grade_rows", "read_fidelity_results"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,6 @@ def read_fidelity_results(path: str | PathLike[str], *, repair: bool = False) ->
     return ResultsFile(path, FidelityRecord).read(repair=repair)
 
 
-def report_rows(records: Iterable[FidelityRecord]) -> list[tuple[str, str, str, int | None, str]]:
+def grade_rows(records: Iterable[FidelityRecord]) -> list[tuple[str, str, str, int | None, str]]:
     """``(persona_id, task, question_id, score, status)`` rows for `FidelityReport.from_grades`."""
     return [(r.persona_id, r.task, r.question_id, r.score, r.status) for r in records]

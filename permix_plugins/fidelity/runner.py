@@ -2,8 +2,8 @@
 
 `evaluate_fidelity` is the in-process entry point (two backends: the model under test and the judge);
 `run_fidelity` is what ``permix fidelity`` runs: load personas, questions, the model and the judge from a
-`FidelityConfig`, evaluate into ``DIR/fidelity.jsonl`` (resumable under the same settings: model, judge,
-personas, questions, temperature, max_new_tokens, seed, placement), then write ``fidelity.json``,
+`FidelityConfig`, evaluate into ``DIR/fidelity.jsonl`` (resumable under the same settings,
+`FidelityRunSettings`: model, judge, personas, questions, sampling, placement), then write ``fidelity.json``,
 ``fidelity.md`` and ``fidelity.png``. The results file and the loop are those of ``permix eval``
 (`permix_plugins.evaluation.runs`).
 
@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
@@ -55,7 +56,7 @@ from permix_plugins.fidelity.questions import (
     check_tasks,
     load_personagym_questions,
 )
-from permix_plugins.fidelity.records import FidelityRecord, report_rows
+from permix_plugins.fidelity.records import FidelityRecord, grade_rows
 from permix_plugins.fidelity.report import FidelityReport
 from permix_plugins.personas import Persona, PersonaPool
 from permix_plugins.prompting import Placement, build_messages
@@ -65,6 +66,7 @@ __all__ = [
     "FidelityConfig",
     "FidelityResult",
     "FidelityRun",
+    "FidelityRunSettings",
     "evaluate_fidelity",
     "load_fidelity_report",
     "run_fidelity",
@@ -73,7 +75,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MAX_NEW_TOKENS = 512  # an in-character answer to one question
+# The answer budget of ``permix fidelity``: an in-character answer to one question (the judge has its own).
+IN_CHARACTER_MAX_NEW_TOKENS = 512
+_CHUNK_SIZE = 32  # questions of one persona per backend call
 
 
 class FidelityResult(NamedTuple):
@@ -81,6 +85,44 @@ class FidelityResult(NamedTuple):
 
     records: list[FidelityRecord]
     report: FidelityReport
+
+
+@dataclass(frozen=True, kw_only=True)
+class FidelityRunSettings(runs.RunSettings):
+    """The settings of one fidelity run (`runs.RunSettings`) and its own: the judge and its budget, the questions
+    by persona (`plan`), the tasks asked, and where the questions came from (for the report)."""
+
+    saved_keys = (
+        "model", "backend", "judge", "judge_backend", "judge_max_new_tokens", "personas", "questions",
+        "temperature", "max_new_tokens", "seed", "placement",
+    )  # fmt: skip
+
+    judge: str
+    judge_backend: str
+    judge_max_new_tokens: int
+    plan: Mapping[str, tuple[Question, ...]]
+    tasks: tuple[Task, ...]
+    source: str  # templates, provided, or personagym:<directory>
+    questions_per_task: int | None  # None: as given
+
+    @property
+    def questions(self) -> str:
+        """The questions as the saved settings name them: their number and a fingerprint."""
+        asked = [[persona, q.task, q.id, q.text] for persona, qs in self.plan.items() for q in qs]
+        return f"{len(asked)} questions, sha256 {digest(asked)}"
+
+    def record_fields(self, placement: str) -> dict[str, Any]:
+        return {**super().record_fields(placement), "judge": self.judge}
+
+    def report_meta(self, placement: str) -> dict[str, Any]:
+        return {
+            **super().report_meta(placement),
+            "judge_backend": self.judge_backend,
+            "judge_max_new_tokens": self.judge_max_new_tokens,
+            "tasks": list(self.tasks),
+            "questions": self.source,
+            "questions_per_task": self.questions_per_task,
+        }
 
 
 def evaluate_fidelity(
@@ -97,7 +139,7 @@ def evaluate_fidelity(
     max_new_tokens: int | None = None,
     judge_max_new_tokens: int = DEFAULT_JUDGE_MAX_NEW_TOKENS,
     results: str | Path | None = None,
-    chunk_size: int = 32,
+    chunk_size: int = _CHUNK_SIZE,
     n_bootstrap: int = DEFAULT_BOOTSTRAP,
     progress: bool = True,
     meta: Mapping[str, Any] | None = None,
@@ -114,15 +156,45 @@ def evaluate_fidelity(
     runs.check_generation(temperature=temperature, chunk_size=chunk_size)
     pool = _playable(PersonaPool.load(personas))
     chosen = check_tasks(tasks)
-    plan = _questions(pool, questions, chosen, questions_per_task=questions_per_task, seed=seed)
-    max_new_tokens = max_new_tokens or runs.default_max_new_tokens(model, DEFAULT_MAX_NEW_TOKENS)
-    used_placement = runs.resolve_placement(model, placement)
-    settings = _settings(
-        model.model_id, model.name, judge.model_id, judge.name, judge_max_new_tokens, pool, plan, temperature,
-        max_new_tokens, seed, placement,
+    settings = FidelityRunSettings(
+        model=model.model_id,
+        backend=model.name,
+        pool=pool,
+        temperature=temperature,
+        max_new_tokens=max_new_tokens or runs.default_max_new_tokens(model, IN_CHARACTER_MAX_NEW_TOKENS),
+        seed=seed,
+        placement=placement,
+        judge=judge.model_id,
+        judge_backend=judge.name,
+        judge_max_new_tokens=judge_max_new_tokens,
+        plan=_questions(pool, questions, chosen, questions_per_task=questions_per_task, seed=seed),
+        tasks=chosen,
+        source="templates" if questions is None else "provided",
+        questions_per_task=questions_per_task if questions is None else None,
+    )
+    return _evaluate_fidelity(
+        model, judge, settings, results=results, chunk_size=chunk_size, n_bootstrap=n_bootstrap,
+        progress=progress, meta=meta,
     )  # fmt: skip
+
+
+def _evaluate_fidelity(
+    model: Backend,
+    judge: Backend,
+    settings: FidelityRunSettings,
+    *,
+    results: str | Path | None,
+    chunk_size: int,
+    n_bootstrap: int,
+    progress: bool,
+    meta: Mapping[str, Any] | None,
+) -> FidelityResult:
+    """`evaluate_fidelity` with its settings built (`run_fidelity` builds them before a model is loaded)."""
+    used_placement = runs.resolve_placement(model, settings.placement)
+    pool, plan = settings.pool, settings.plan
     wanted = [(persona.id, q.task, q.id) for persona in pool for q in plan[persona.id]]
-    store, done = runs.start(results, FidelityRecord, settings, wanted)
+    store, done = runs.open_results(results, FidelityRecord, settings, wanted)
+    shared = settings.record_fields(used_placement)
 
     def work(chunk: tuple[Persona, list[Question]]) -> list[FidelityRecord]:
         persona, asked = chunk
@@ -130,14 +202,15 @@ def evaluate_fidelity(
             build_messages(q.text, persona.text, placement=used_placement, instruction=None) for q in asked
         ]
         outputs = generate(
-            model, messages, n=1, temperature=temperature, max_new_tokens=max_new_tokens, seed=seed
-        )
+            model, messages, n=1, temperature=settings.temperature, max_new_tokens=settings.max_new_tokens,
+            seed=settings.seed,
+        )  # fmt: skip
         answers = [out[0] for out in outputs]
         judgements = grade_answers(
             judge,
             [(q.task, persona.text, q.text, answer) for q, answer in zip(asked, answers, strict=True)],
-            max_new_tokens=judge_max_new_tokens,
-            seed=seed,
+            max_new_tokens=settings.judge_max_new_tokens,
+            seed=settings.seed,
         )
         return [
             FidelityRecord(
@@ -149,13 +222,7 @@ def evaluate_fidelity(
                 judge_output=judgement.output,
                 score=judgement.grade.score,
                 status=judgement.grade.status,
-                model=model.model_id,
-                backend=model.name,
-                judge=judge.model_id,
-                placement=used_placement,
-                temperature=float(temperature),
-                max_new_tokens=max_new_tokens,
-                seed=seed,
+                **shared,
             )
             for question, answer, judgement in zip(asked, answers, judgements, strict=True)
         ]
@@ -172,33 +239,18 @@ def evaluate_fidelity(
         description=f"fidelity {model.model_id}",
         progress=progress,
     )
-    records = runs.in_order(wanted, done, new)
-    run_meta = {
-        "model": model.model_id,
-        "backend": model.name,
-        "judge": judge.model_id,
-        "judge_backend": judge.name,
-        "personas": pool.name,
-        "tasks": list(chosen),
-        "questions": "templates" if questions is None else "provided",
-        "questions_per_task": questions_per_task if questions is None else None,
-        "temperature": float(temperature),
-        "max_new_tokens": max_new_tokens,
-        "judge_max_new_tokens": judge_max_new_tokens,
-        "seed": seed,
-        "placement": used_placement,
-        **dict(meta or {}),
-    }
-    return FidelityResult(records, _report(records, n_bootstrap, seed, run_meta))
+    records = runs.in_plan_order(wanted, done, new)
+    run_meta = {**settings.report_meta(used_placement), **dict(meta or {})}
+    return FidelityResult(records, _report(records, n_bootstrap, settings.seed, run_meta))
 
 
 def _report(
     records: list[FidelityRecord], n_bootstrap: int, seed: int, meta: dict[str, Any]
 ) -> FidelityReport:
-    return FidelityReport.from_grades(report_rows(records), n_bootstrap=n_bootstrap, seed=seed, meta=meta)
+    return FidelityReport.from_grades(grade_rows(records), n_bootstrap=n_bootstrap, seed=seed, meta=meta)
 
 
-FIDELITY = runs.Study(
+FIDELITY = runs.RunKind(
     FidelityRecord,
     FidelityReport,
     _report,
@@ -251,7 +303,9 @@ class FidelityConfig(runs.RunConfig):
     judge_max_new_tokens: int = Field(
         default=DEFAULT_JUDGE_MAX_NEW_TOKENS, ge=1, description="judge output budget"
     )
-    max_new_tokens: int = Field(default=DEFAULT_MAX_NEW_TOKENS, ge=1, description="tokens per answer at most")
+    max_new_tokens: int = Field(
+        default=IN_CHARACTER_MAX_NEW_TOKENS, ge=1, description="tokens per answer at most"
+    )
     seed: int = Field(default=0, description="question draw, sampling and bootstrap seed")
 
     @model_validator(mode="after")
@@ -287,18 +341,23 @@ def run_fidelity(config: FidelityConfig) -> runs.Run:
         pool, questions = load_personagym_questions(
             config.persona_gym_questions, personas=given, questions_per_task=config.questions_per_task
         )
-        pool, plan, source = _playable(pool), questions, f"personagym:{config.persona_gym_questions}"
+        pool, source = _playable(pool), f"personagym:{config.persona_gym_questions}"
         per_task = config.questions_per_task  # None: all of each file
     else:
-        pool, source = _playable(PersonaPool.load(config.personas or "eval")), "templates"
+        pool, questions, source = _playable(PersonaPool.load(config.personas or "eval")), None, "templates"
         per_task = config.questions_per_task or DEFAULT_QUESTIONS_PER_TASK
-        plan = build_questions(pool, questions_per_task=per_task, seed=config.seed)
+    settings = FidelityRunSettings.from_config(
+        config,
+        pool=pool,
+        judge=config.judge_model or config.judge_local or "",
+        judge_backend=config.judge_backend,
+        judge_max_new_tokens=config.judge_max_new_tokens,
+        plan=_questions(pool, questions, TASKS, questions_per_task=per_task or 0, seed=config.seed),
+        tasks=TASKS,
+        source=source,
+        questions_per_task=per_task,
+    )
     results = config.out / FIDELITY.results_file
-    settings = _settings(
-        config.model, config.backend, config.judge_model or config.judge_local or "", config.judge_backend,
-        config.judge_max_new_tokens, pool, _questions(pool, plan, TASKS, questions_per_task=per_task or 0, seed=config.seed),
-        config.temperature, config.max_new_tokens, config.seed, config.placement,
-    )  # fmt: skip
     FIDELITY.check(results, settings)  # fail before a model is loaded, not after
     judge = load_judge(
         base_url=config.judge_base_url,
@@ -309,45 +368,14 @@ def run_fidelity(config: FidelityConfig) -> runs.Run:
         **config.shared_kwargs(config.judge_backend),
     )
     with runs.closing(judge), config.model_backend(also=(config.judge_backend,)) as model:
-        meta = {"questions": source, "questions_per_task": per_task}
-        _, report = evaluate_fidelity(
-            model, judge, pool, questions=plan, judge_max_new_tokens=config.judge_max_new_tokens,
-            results=results, meta=meta, **config.run_kwargs(),
+        _, report = _evaluate_fidelity(
+            model, judge, settings, results=results, chunk_size=_CHUNK_SIZE, n_bootstrap=config.bootstrap,
+            progress=config.progress, meta=None,
         )  # fmt: skip
     return runs.Run(report, results, FIDELITY.write_report(report, config.out))
 
 
 # ------------------------------------------------------------------------------------------------ internals
-def _settings(
-    model: str,
-    backend: str,
-    judge: str,
-    judge_backend: str,
-    judge_max_new_tokens: int,
-    pool: PersonaPool,
-    plan: Mapping[str, Sequence[Question]],
-    temperature: float,
-    max_new_tokens: int,
-    seed: int,
-    placement: str,
-) -> dict[str, Any]:
-    """The settings that shape the records of a fidelity run: a results file holds one set of them."""
-    asked = [[persona, q.task, q.id, q.text] for persona, qs in plan.items() for q in qs]
-    return {
-        "model": model,
-        "backend": backend,
-        "judge": judge,
-        "judge_backend": judge_backend,
-        "judge_max_new_tokens": judge_max_new_tokens,
-        "personas": runs.describe_pool(pool),
-        "questions": f"{len(asked)} questions, sha256 {digest(asked)}",
-        "temperature": float(temperature),
-        "max_new_tokens": max_new_tokens,
-        "seed": seed,
-        "placement": placement,
-    }
-
-
 def _playable(pool: PersonaPool) -> PersonaPool:
     """`pool` without the no-persona entry (nothing to play); an error if nothing is left."""
     skipped = [p.id for p in pool if not p.text]

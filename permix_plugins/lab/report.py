@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from permix_plugins._optional import require
+from permix_plugins._reporting import fmt_ci
 from permix_plugins.lab.config import LabConfig
 from permix_plugins.personas import NO_PERSONA_ID
 from permix_plugins.stability import Comparison, StabilityReport
@@ -37,16 +38,11 @@ _T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2
 # ------------------------------------------------------------------------------------------------ one run
 def _brief(report: StabilityReport) -> dict[str, Any]:
     return {
-        "pss": report.pss,
+        **report.scalars(),
         "pss_ci": list(report.pss_ci),
-        "mean": report.mean,
         "mean_ci": list(report.mean_ci),
-        "std": report.std,
-        "worst": report.worst,
         "worst_persona": report.worst_persona,
         "no_persona": report.accuracy.get(NO_PERSONA_ID),
-        "gap_to_none": report.gap_to_none,
-        "best_of_all": report.best_of_k[-1],
         "personas": len(report.personas),
         "items": report.n_items,
     }
@@ -82,10 +78,6 @@ def run_summary(
     }
 
 
-def _ci(pair: Sequence[float]) -> str:
-    return f"[{pair[0]:+.3f}, {pair[1]:+.3f}]"
-
-
 def run_markdown(summary: Mapping[str, Any], lottery: StabilityReport) -> str:
     """``report.md`` of one run."""
     cfg, s, held = summary["config"], summary["permix_vs_rlvr"], summary["held_out"]
@@ -109,8 +101,8 @@ def run_markdown(summary: Mapping[str, Any], lottery: StabilityReport) -> str:
     ]
     for name, h in held.items():
         lines.append(
-            f"| {name} | {h['pss']:.3f} [{h['pss_ci'][0]:.3f}, {h['pss_ci'][1]:.3f}] | {h['mean']:.3f} "
-            f"[{h['mean_ci'][0]:.3f}, {h['mean_ci'][1]:.3f}] | {h['std']:.3f} | {h['worst']:.3f} "
+            f"| {name} | {h['pss']:.3f} {fmt_ci(h['pss_ci'])} | {h['mean']:.3f} "
+            f"{fmt_ci(h['mean_ci'])} | {h['std']:.3f} | {h['worst']:.3f} "
             f"({h['worst_persona']}) | {h['no_persona']:.3f} | {h['best_of_all']:.3f} |"
         )
     lines += [
@@ -120,7 +112,8 @@ def run_markdown(summary: Mapping[str, Any], lottery: StabilityReport) -> str:
         "| quantity | Δ | 95% CI | p |",
         "|---|---|---|---|",
         *[
-            f"| {label} | {s[key]:+.3f} | {_ci(s[key + '_ci'])} | {s['p' + key.removeprefix('delta')]:.3g} |"
+            f"| {label} | {s[key]:+.3f} | {fmt_ci(s[key + '_ci'], signed=True)} | "
+            f"{s['p' + key.removeprefix('delta')]:.3g} |"
             for key, label in DELTAS.items()
         ],
         "",
@@ -243,8 +236,8 @@ def seeds_markdown(summary: Mapping[str, Any]) -> str:
         h, v = run["held_out"], run["permix_vs_rlvr"]
         lines.append(
             f"| {run['config']['seed']} | {h['start']['pss']:.3f} | {h['rlvr']['pss']:.3f} | "
-            f"{h['permix']['pss']:.3f} | {v['delta_pss']:+.3f} {_ci(v['delta_pss_ci'])} | {v['delta_mean']:+.3f} | "
-            f"{v['delta_no_persona']:+.3f} {_ci(v['delta_no_persona_ci'])} |"
+            f"{h['permix']['pss']:.3f} | {v['delta_pss']:+.3f} {fmt_ci(v['delta_pss_ci'], signed=True)} | "
+            f"{v['delta_mean']:+.3f} | {v['delta_no_persona']:+.3f} {fmt_ci(v['delta_no_persona_ci'], signed=True)} |"
         )
     lines += [
         "",
@@ -262,8 +255,9 @@ def seeds_markdown(summary: Mapping[str, Any]) -> str:
     for key, label in DELTAS.items():
         s = stats[key]
         lines.append(
-            f"| {label} | {s['mean']:+.3f} | {s['min']:+.3f} – {s['max']:+.3f} | {_ci(s['ci'])} | "
-            f"{s['positive']}/{n} | {s['significant_up']}/{n} | {s['significant_down']}/{n} |"
+            f"| {label} | {s['mean']:+.3f} | {s['min']:+.3f} – {s['max']:+.3f} | "
+            f"{fmt_ci(s['ci'], signed=True)} | {s['positive']}/{n} | {s['significant_up']}/{n} | "
+            f"{s['significant_down']}/{n} |"
         )
     lines += [
         "",

@@ -26,7 +26,7 @@ from typing import Any, Protocol, runtime_checkable
 from permix_plugins.errors import GenerationError
 
 __all__ = [
-    "DEFAULT_MAX_NEW_TOKENS",
+    "SOLUTION_MAX_NEW_TOKENS",
     "Backend",
     "GenerationError",
     "Messages",
@@ -39,7 +39,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 Messages = Sequence[Mapping[str, str]]
-DEFAULT_MAX_NEW_TOKENS = 1024
+# The answer budget of ``permix eval`` and of a backend not told otherwise: a worked solution to a math problem.
+SOLUTION_MAX_NEW_TOKENS = 1024
 
 _PROBE = "PERMIX-SYSTEM-ROLE-PROBE"
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from permix_plugins.errors import ConfigError
 from permix_plugins.evaluation.backends.base import (
-    DEFAULT_MAX_NEW_TOKENS,
+    SOLUTION_MAX_NEW_TOKENS,
     GenerationError,
     Messages,
     prompt_seed,
@@ -67,7 +67,7 @@ class OpenAIBackend:
         timeout_s: float = 300.0,
         max_retries: int = 4,
         backoff_s: float = 1.0,
-        max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+        max_new_tokens: int = SOLUTION_MAX_NEW_TOKENS,
         system_role: bool = True,
         extra_body: Mapping[str, Any] | None = None,
     ) -> None:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from permix_plugins._optional import require
 from permix_plugins.errors import ConfigError
 from permix_plugins.evaluation.backends.base import (
-    DEFAULT_MAX_NEW_TOKENS,
+    SOLUTION_MAX_NEW_TOKENS,
     Messages,
     chat_template_supports_system,
 )
@@ -54,7 +54,7 @@ class TransformersBackend:
         tokenizer: PreTrainedTokenizerBase,
         *,
         batch_size: int = 16,
-        max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+        max_new_tokens: int = SOLUTION_MAX_NEW_TOKENS,
         model_id: str | None = None,
     ) -> None:
         require("torch", extra="trl")
@@ -84,7 +84,7 @@ class TransformersBackend:
         path_or_id: str,
         *,
         batch_size: int = 16,
-        max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+        max_new_tokens: int = SOLUTION_MAX_NEW_TOKENS,
         dtype: str = "auto",
         device: str | None = None,
         trust_remote_code: bool = False,

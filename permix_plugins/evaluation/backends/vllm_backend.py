@@ -14,7 +14,7 @@ from typing import Any
 
 from permix_plugins._optional import require
 from permix_plugins.evaluation.backends.base import (
-    DEFAULT_MAX_NEW_TOKENS,
+    SOLUTION_MAX_NEW_TOKENS,
     Messages,
     chat_template_supports_system,
     prompt_seed,
@@ -32,7 +32,7 @@ class VLLMBackend:
     name = "vllm"
 
     def __init__(
-        self, llm: Any, *, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS, model_id: str | None = None
+        self, llm: Any, *, max_new_tokens: int = SOLUTION_MAX_NEW_TOKENS, model_id: str | None = None
     ) -> None:
         self.llm = llm
         self.max_new_tokens = max_new_tokens
@@ -49,7 +49,7 @@ class VLLMBackend:
         cls,
         model: str,
         *,
-        max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+        max_new_tokens: int = SOLUTION_MAX_NEW_TOKENS,
         seed: int = 0,
         dtype: str = "auto",
         trust_remote_code: bool = False,
