@@ -56,9 +56,7 @@ def test_eval_writes_style_verdicts_and_expressivity_and_report_compares_it(tmp_
 
     results = tmp_path / "playful" / "results.jsonl"
     records = read_results(results)
-    by_persona = {
-        p: [r.style for r in records if r.persona_id == p] for p in ("pirate", "sergeant", "owl")
-    }
+    by_persona = {p: [r.style for r in records if r.persona_id == p] for p in ("pirate", "sergeant", "owl")}
     assert by_persona["pirate"] == by_persona["sergeant"] == [True, False] * 3
     assert by_persona["owl"] == [None] * 6
     lines = [json.loads(line) for line in results.read_text().splitlines()]

@@ -267,7 +267,9 @@ class EvalConfig(runs.RunConfig):
     )
     split: str | None = Field(default=None, description="dataset split (default: the source's test split)")
     limit: int | None = Field(default=None, ge=1, description="evaluate the first N problems")
-    personas: str = Field(default="lottery", description="lottery, eval, train, or a persona file")
+    personas: str = Field(
+        default="lottery", description="lottery, eval, train, styled, styled_eval, or a persona file"
+    )
     samples: int = Field(default=1, ge=1, description="completions per problem and persona")
     instruction: str | None = Field(
         default=DEFAULT_INSTRUCTION, description="text after each problem ('' for none)"
