@@ -7,6 +7,9 @@ its module-level ``reward_func(queries, prompts, labels)`` once per sample, in a
 
     --reward.remote_url $(permix openrlhf-reward-path)
 
+``permix openrlhf-reward-path --reward style`` gives the file of `style_reward_func`, which rewards the persona's
+checkable style instead (a reward of its own, never mixed into correctness).
+
 The prompts come from ``permix export openrlhf``: JSONL rows ``{"input": [chat messages, the persona as system
 message], "label": '{"answer": ..., "persona_id": ...}', "datasource": "<persona id>"}``, read with
 ``--data.input_key input --data.label_key label --data.apply_chat_template``. OpenRLHF's evaluation groups
@@ -23,7 +26,8 @@ The contract `reward_func` keeps (OpenRLHF swallows its exceptions and bad retur
   ``accuracy``; ``no_answer`` (no final answer found); ``bad_gold`` (no usable gold in the label: check
   ``--data.label_key``); ``timeout`` and ``error`` (verifier); ``no_completion`` (the response could not be
   told apart from the prompt); ``persona_rate`` and ``persona_correct`` (their ratio is the accuracy on
-  persona prompts);
+  persona prompts); ``style`` and ``styled`` (their ratio is the expressivity of styled personas, whose labels
+  carry the style);
 * it never hangs: extraction is linear and bounded, math-verify runs in killable worker processes
   (`permix_plugins.verifier`), and the whole call returns within ``PERMIX_REWARD_DEADLINE`` seconds (120).
 
@@ -48,7 +52,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from permix_plugins._optional import require
 from permix_plugins._warn_once import warn_once
@@ -74,6 +78,7 @@ __all__ = [
     "reward_file",
     "reward_func",
     "split_completion",
+    "style_reward_func",
 ]
 
 logger = logging.getLogger(__name__)
@@ -137,6 +142,25 @@ def reward_func(
         >>> out["rewards"].tolist(), out["extra_logs"]["no_answer"].tolist()
         ([0.0], [1.0])
     """
+    return _reward(queries, prompts, labels, "accuracy")
+
+
+def style_reward_func(
+    queries: Sequence[str], prompts: Sequence[str], labels: Sequence[Any], **kwargs: Any
+) -> dict[str, Any]:
+    r"""`reward_func` with the persona's style as the reward: 1.0 when the response meets the style in its label
+    (``permix export openrlhf`` on a pool with styled personas), else 0.0, also for a persona without a style.
+    The logs are `reward_func`'s. Its file: ``permix openrlhf-reward-path --reward style``.
+
+    Example:
+        >>> label = encode_label("4", "pirate", '{"starts_with":["Arr!"]}')
+        >>> style_reward_func(["Q: 2+2? A: Arr! 4"], ["Q: 2+2? A:"], [label])["rewards"].tolist()
+        [1.0]
+    """
+    return _reward(queries, prompts, labels, "style")
+
+
+def _reward(queries: Any, prompts: Any, labels: Any, reward: Literal["accuracy", "style"]) -> dict[str, Any]:
     torch = require("torch", extra="openrlhf")  # OpenRLHF always has it; imported here to keep loading light
 
     if isinstance(queries, str):  # one sample passed bare instead of as a batch of one
@@ -146,7 +170,7 @@ def reward_func(
     except Exception:  # noqa: BLE001 - not a sequence: nothing to score, but still answer in the expected shape
         count = 1
     try:
-        result = _score(queries, prompts, labels, count)
+        result = _score(queries, prompts, labels, count, reward)
     except Exception:  # noqa: BLE001 - a bug of ours must cost these samples, not the rollout (OpenRLHF would hide it)
         warn_once(
             logger, "crash", "permix reward_func failed; its samples score 0.0 as 'error'", exc_info=True
@@ -158,7 +182,11 @@ def reward_func(
 
 
 def _score(
-    queries: Sequence[Any], prompts: Sequence[Any], labels: Sequence[Any], count: int
+    queries: Sequence[Any],
+    prompts: Sequence[Any],
+    labels: Sequence[Any],
+    count: int,
+    reward: Literal["accuracy", "style"],
 ) -> dict[str, Any]:
     # A short prompts/labels list scores the missing items as bad input instead of raising.
     decoded = [decode_label(_at(labels, i)) for i in range(count)]
@@ -172,7 +200,11 @@ def _score(
             "'no_completion'",
         )
     result = openrlhf_reward(
-        responses, [label.answer for label in decoded], [label.has_persona for label in decoded]
+        responses,
+        [label.answer for label in decoded],
+        [label.has_persona for label in decoded],
+        [label.style for label in decoded],
+        reward=reward,
     )
     bad_gold = result["extra_logs"]["bad_gold"]
     if 1.0 in bad_gold:
@@ -276,24 +308,30 @@ def _strip_end_tokens(text: str) -> str:
 
 @dataclass(frozen=True)
 class Label:
-    """A decoded label: the gold ``answer`` (``None`` when the label has none) and the ``persona_id``."""
+    """A decoded label: the gold ``answer`` (``None`` when the label has none), the ``persona_id`` and the
+    persona's encoded ``style`` (``""`` for none; `permix_plugins.styles.encode_style`)."""
 
     answer: Any
     persona_id: str | None = None
+    style: str = ""
 
     @property
     def has_persona(self) -> bool:
         return bool(self.persona_id) and self.persona_id != NO_PERSONA_ID
 
 
-def encode_label(answer: Any, persona_id: str | None) -> str:
-    """The label column `export_jsonl` writes: JSON with the gold answer and the persona id.
+def encode_label(answer: Any, persona_id: str | None, style: str = "") -> str:
+    """The label column `export_jsonl` writes: JSON with the gold answer, the persona id and, for a styled
+    persona, its encoded style.
 
     Example:
         >>> encode_label("72", "pirate")
         '{"answer": "72", "persona_id": "pirate"}'
+        >>> json.loads(encode_label("72", "pirate", '{"starts_with":["Arr!"]}'))["style"]
+        '{"starts_with":["Arr!"]}'
     """
-    return json.dumps({"answer": answer, "persona_id": persona_id or NO_PERSONA_ID}, ensure_ascii=False)
+    label = {"answer": answer, "persona_id": persona_id or NO_PERSONA_ID}
+    return json.dumps(label | ({"style": style} if style else {}), ensure_ascii=False)
 
 
 def decode_label(label: object) -> Label:
@@ -306,9 +344,9 @@ def decode_label(label: object) -> Label:
 
     Example:
         >>> decode_label('{"answer": "72", "persona_id": "pirate"}')
-        Label(answer='72', persona_id='pirate')
+        Label(answer='72', persona_id='pirate', style='')
         >>> decode_label("{1, 2}"), decode_label('{"answer": "72", "persona_')
-        (Label(answer='{1, 2}', persona_id=None), Label(answer=None, persona_id=None))
+        (Label(answer='{1, 2}', persona_id=None, style=''), Label(answer=None, persona_id=None, style=''))
     """
     if isinstance(label, bytes):
         label = label.decode("utf-8", errors="replace")
@@ -321,8 +359,12 @@ def decode_label(label: object) -> Label:
         except (ValueError, RecursionError):
             return Label(None if _ANSWER_KEY in text else text)
     if isinstance(label, Mapping):
-        persona = label.get("persona_id")
-        return Label(label.get("answer"), persona if isinstance(persona, str) else None)
+        persona, style = label.get("persona_id"), label.get("style")
+        return Label(
+            label.get("answer"),
+            persona if isinstance(persona, str) else None,
+            style if isinstance(style, str) else "",
+        )
     return Label(label)  # numbers are fine golds; None and other types become bad_gold in the verifier
 
 
@@ -365,11 +407,14 @@ def openrlhf_rows(
     from permix_plugins.mixing import PersonaMixDataset
 
     mixed = PersonaMixDataset(problems, pool, config=config, num_proc=num_proc, **settings)
-    for batch in mixed.select_columns(["prompt", "answer", "persona_id"]).iter(batch_size=1000):
-        for messages, answer, persona_id in zip(
-            batch["prompt"], batch["answer"], batch["persona_id"], strict=True
+    columns = ["prompt", "answer", "persona_id", "persona_style"]  # a styled pool's labels carry the style
+    for batch in mixed.select_columns([c for c in columns if c in mixed.column_names]).iter(batch_size=1000):
+        styles = batch.get("persona_style") or [""] * len(batch["prompt"])
+        for messages, answer, persona_id, style in zip(
+            batch["prompt"], batch["answer"], batch["persona_id"], styles, strict=True
         ):
-            yield {"input": messages, "label": encode_label(answer, persona_id), "datasource": persona_id}
+            label = encode_label(answer, persona_id, style)
+            yield {"input": messages, "label": label, "datasource": persona_id}
 
 
 def export_jsonl(
@@ -411,12 +456,16 @@ def export_jsonl(
     return ExportSummary(path=path, rows=sum(per_persona.values()), per_persona=dict(per_persona))
 
 
-def reward_file() -> Path:
+def reward_file(reward: Literal["accuracy", "style"] = "accuracy") -> Path:
     """The file to pass as ``--reward.remote_url`` (what ``permix openrlhf-reward-path`` prints): a shim next
-    to this module that OpenRLHF executes by path and that re-exports `reward_func`.
+    to this module that OpenRLHF executes by path and that re-exports `reward_func` (or, for ``"style"``,
+    `style_reward_func` under that name).
 
     Example:
-        >>> reward_file().name
-        'openrlhf_reward.py'
+        >>> reward_file().name, reward_file("style").name
+        ('openrlhf_reward.py', 'openrlhf_style_reward.py')
     """
-    return Path(__file__).resolve().with_name("openrlhf_reward.py")
+    if reward not in ("accuracy", "style"):
+        raise ConfigError(f"reward must be 'accuracy' or 'style', got {reward!r}")
+    name = "openrlhf_reward.py" if reward == "accuracy" else "openrlhf_style_reward.py"
+    return Path(__file__).resolve().with_name(name)

@@ -55,6 +55,7 @@ from permix_plugins.mix_config import MixConfig
 from permix_plugins.personas import NO_PERSONA_ID, Persona, PersonaPool
 from permix_plugins.prompting import with_persona
 from permix_plugins.settings import describe_errors
+from permix_plugins.styles import encode_style
 from permix_plugins.verl_settings import (
     SETTINGS_KEY,
     DataSourceMode,
@@ -105,7 +106,9 @@ def mix_verl_rows(
     row ``i`` of copy ``e`` gets ``assign_persona(pool, seed=seed, row=i, epoch=e, persona_prob=persona_prob)``;
     with `every_persona`, each copy gives every row one persona of the pool (and one copy none). The persona goes
     in with `permix_plugins.prompting.with_persona`. Each mixed row gets ``extra_info.persona_id`` and
-    ``extra_info.source`` (its original data source) and a new ``data_source``. Rows whose
+    ``extra_info.source`` (its original data source) and a new ``data_source``; with a pool of styled personas,
+    also ``extra_info.persona_style`` (``""`` for none), which `permix_plugins.math.compute_score` reports as
+    ``style``/``styled`` and `compute_style_score` rewards. Rows whose
     ``extra_info.persona_id`` is already a persona are kept as they are.
 
     Example:
@@ -127,7 +130,12 @@ def mix_verl_rows(
             f"the data has no {prompt_key!r} column (data.prompt_key); its columns are {rows.column_names}"
         )
     return mix_rows(
-        rows, settings, pool, _put_personas, put_kwargs={"prompt_key": prompt_key}, num_proc=num_proc
+        rows,
+        settings,
+        pool,
+        _put_personas,
+        put_kwargs={"prompt_key": prompt_key, "styled": bool(pool.styled)},
+        num_proc=num_proc,
     )
 
 
@@ -138,6 +146,7 @@ def _put_personas(
     settings: VerlMixSettings,
     *,
     prompt_key: str,
+    styled: bool = False,
 ) -> dict[str, list[Any]]:
     n = len(personas)
     out: dict[str, list[Any]] = {prompt_key: [], "extra_info": [], "data_source": []}
@@ -157,6 +166,8 @@ def _put_personas(
             out["data_source"].append(data_source)
             continue
         extra["persona_id"] = persona.id if persona else NO_PERSONA_ID
+        if styled:
+            extra["persona_style"] = encode_style(persona.style if persona else None)
         try:
             messages = with_persona(messages, persona.text if persona else None, placement=settings.placement)
         except ConfigError as exc:
@@ -263,7 +274,8 @@ def to_verl_rows(
     mixed: Dataset, *, split: str, source: str, data_source: DataSourceMode = "persona"
 ) -> Dataset:
     """`PersonaMixDataset` rows in verl's schema: ``data_source``, ``prompt``, ``ability``, ``reward_model``,
-    ``extra_info`` (``split``, ``index``, ``persona_id``, ``problem_id``, ``question``, ``source``).
+    ``extra_info`` (``split``, ``index``, ``persona_id``, ``problem_id``, ``question``, ``source``, and
+    ``persona_style`` for a styled pool).
 
     Example:
         >>> from permix_plugins import PersonaMixDataset, load_problems
@@ -291,15 +303,19 @@ def _verl_batch(
     data_source: DataSourceMode,
 ) -> dict[str, list[Any]]:
     persona_ids = batch["persona_id"]
+    styles = batch.get("persona_style")  # a styled pool's column: kept for compute_score's style keys
+    extras = [
+        {"split": split, "index": i, "persona_id": p, "problem_id": pid, "question": q, "source": source}
+        for i, p, pid, q in zip(indices, persona_ids, batch["id"], batch["problem"], strict=True)
+    ]
+    if styles is not None:
+        extras = [{**extra, "persona_style": style} for extra, style in zip(extras, styles, strict=True)]
     return {
         "data_source": [_data_source(data_source, source, persona_id) for persona_id in persona_ids],
         "prompt": batch["prompt"],
         "ability": ["math"] * len(indices),
         "reward_model": [{"style": "rule", "ground_truth": answer} for answer in batch["answer"]],
-        "extra_info": [
-            {"split": split, "index": i, "persona_id": p, "problem_id": pid, "question": q, "source": source}
-            for i, p, pid, q in zip(indices, persona_ids, batch["id"], batch["problem"], strict=True)
-        ],
+        "extra_info": extras,
     }
 
 

@@ -21,6 +21,7 @@ __all__ = [
     "VULGAR_FRACTIONS",
     "normalize_unicode",
     "number_from_words",
+    "number_to_words",
 ]
 
 VULGAR_FRACTIONS = "¼½¾⅐⅑⅒⅓⅔⅕⅖⅗⅘⅙⅚⅛⅜⅝⅞"
@@ -87,3 +88,29 @@ def number_from_words(words: str) -> int | None:
             return None
         last = word
     return total + current
+
+
+def number_to_words(number: int) -> str:
+    """An integer in words, the inverse of `number_from_words` ("minus" for negatives); below 10**12.
+
+    Example:
+        >>> number_to_words(3405), number_from_words(number_to_words(3405))
+        ('three thousand four hundred five', 3405)
+    """
+    if number < 0:
+        return "minus " + number_to_words(-number)
+    if number < 20:
+        return _SMALL_NUMBERS[number]
+    if number < 100:
+        tens, unit = divmod(number, 10)
+        return _TENS[tens - 2] + (f"-{_SMALL_NUMBERS[unit]}" if unit else "")
+    if number < 1000:
+        hundreds, rest = divmod(number, 100)
+        return f"{_SMALL_NUMBERS[hundreds]} hundred" + (f" {number_to_words(rest)}" if rest else "")
+    if number >= 10**12:
+        raise ValueError(f"{number} is too large to write in words here (below 10**12)")
+    word, scale = next(
+        (w, v) for w, v in (("billion", 10**9), ("million", 10**6), ("thousand", 10**3)) if number >= v
+    )
+    high, rest = divmod(number, scale)
+    return f"{number_to_words(high)} {word}" + (f" {number_to_words(rest)}" if rest else "")

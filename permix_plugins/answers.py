@@ -41,7 +41,15 @@ from typing import Literal
 
 from permix_plugins._text import NUMBER_WORDS_RE, VULGAR_FRACTIONS, normalize_unicode, number_from_words
 
-__all__ = ["LAST_NUMBER_CHARS", "TAIL_CHARS", "Extraction", "Source", "extract_answer", "extract_gold"]
+__all__ = [
+    "LAST_NUMBER_CHARS",
+    "TAIL_CHARS",
+    "Extraction",
+    "Source",
+    "after_thinking",
+    "extract_answer",
+    "extract_gold",
+]
 
 Source = Literal["boxed", "hash", "phrase", "answer_tag", "math", "last_number", "none"]
 
@@ -141,12 +149,8 @@ def extract_answer(text: object, *, tail_chars: int = TAIL_CHARS) -> Extraction:
         >>> extract_answer("no digits here")
         Extraction(answer=None, source='none')
     """
-    if not isinstance(text, str) or not text:
-        return NO_ANSWER
-    end_think = text.rfind("</think>")
-    if end_think >= 0:
-        text = text[end_think + len("</think>") :]
-    elif "<think>" in text:
+    text = after_thinking(text)
+    if not text:
         return NO_ANSWER
     text = normalize_unicode(text[-tail_chars:])
 
@@ -165,6 +169,22 @@ def extract_answer(text: object, *, tail_chars: int = TAIL_CHARS) -> Extraction:
 
     found, rest = _anchored(text)
     return found if found is not None else _unanchored(rest)
+
+
+def after_thinking(text: object) -> str | None:
+    """The reply a completion gives after its reasoning: the text after the last ``</think>`` (all of it without
+    one); None when a ``<think>`` is never closed (the reasoning never finished) or the text is not a string.
+
+    Example:
+        >>> after_thinking("<think>hmm, 3?</think>Arr! It be 4."), after_thinking("<think>still thinking")
+        ('Arr! It be 4.', None)
+    """
+    if not isinstance(text, str):
+        return None
+    end_think = text.rfind("</think>")
+    if end_think >= 0:
+        return text[end_think + len("</think>") :]
+    return None if "<think>" in text else text
 
 
 def extract_gold(gold: object) -> str | None:

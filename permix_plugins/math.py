@@ -19,6 +19,11 @@ adapter finds each response in OpenRLHF's query, reads the labels and returns te
 
     --reward.remote_url $(permix openrlhf-reward-path)
 
+Expressivity (`permix_plugins.styles`): a persona with a checkable style makes a completion "in character" or not.
+`style_reward` (TRL), `compute_style_score` (verl) and ``openrlhf_reward(..., reward="style")`` reward it, each a
+function of its own, never mixed into correctness; the accuracy rewards only *report* it (``persona/<id>/style``,
+the ``style`` / ``styled`` keys).
+
 Example:
     >>> accuracy_reward([r"so \boxed{72}", "I do not know"], answer=["72", "72"])
     [1.0, 0.0]
@@ -35,10 +40,11 @@ import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from permix_plugins._warn_once import warn_once
 from permix_plugins.errors import ConfigError
+from permix_plugins.styles import Style, decode_style
 from permix_plugins.verifier import Verdict, default_verifier
 
 __all__ = [
@@ -48,9 +54,11 @@ __all__ = [
     "accuracy_reward_async",
     "completion_text",
     "compute_score",
+    "compute_style_score",
     "openrlhf_result",
     "openrlhf_reward",
     "score",
+    "style_reward",
 ]
 
 logger = logging.getLogger(__name__)
@@ -60,15 +68,20 @@ _FAILURES = ("no_answer", "bad_gold", "timeout", "error")
 its own key (`_flags`)."""
 _OPENRLHF_FAILURES = (*_FAILURES, "no_completion")  # the adapter found no response in OpenRLHF's query
 
-VERL_KEYS = ("score", "acc", *_FAILURES, "pred")
-"""The keys of every `compute_score` result: floats, and the string ``pred``. verl stacks each key over the batch
+_STYLE_KEYS = ("style", "styled")  # did the completion meet its persona's style; did the persona have one
+
+VERL_KEYS = ("score", "acc", *_FAILURES, *_STYLE_KEYS, "pred")
+"""The keys of every `compute_score` result: floats, and the string ``pred``. ``style`` is 1.0 when the completion
+meets its persona's style and ``styled`` 1.0 when the persona has one (both 0.0 otherwise; their ratio is the
+expressivity). verl stacks each key over the batch
 (so every sample has every key) and averages the numeric ones per ``data_source``; a string ``pred`` is skipped
 there and used as the vote of ``maj@N`` (``verl/trainer/ppo/metric_utils.py``, ``process_validation_metrics``)."""
 
-OPENRLHF_LOG_KEYS = ("accuracy", *_OPENRLHF_FAILURES, "persona_rate", "persona_correct")
+OPENRLHF_LOG_KEYS = ("accuracy", *_OPENRLHF_FAILURES, "persona_rate", "persona_correct", *_STYLE_KEYS)
 """The ``extra_logs`` keys of every `openrlhf_reward` result, in this order: ``accuracy``; ``no_answer``,
 ``bad_gold`` (no usable gold in the label), ``timeout``, ``error`` and ``no_completion`` (no response found in the
-query); ``persona_rate`` and ``persona_correct`` (their ratio is the accuracy on persona prompts). OpenRLHF batches
+query); ``persona_rate`` and ``persona_correct`` (their ratio is the accuracy on persona prompts); ``style`` and
+``styled`` (their ratio is the expressivity: the share of styled personas' completions meeting the style). OpenRLHF batches
 samples key by key and averages each per step, so a sample with another key set would break the whole batch."""
 
 
@@ -110,6 +123,7 @@ def accuracy_reward(
     solution: Sequence[Any] | None = None,
     *,
     persona_id: Sequence[Any] | None = None,
+    persona_style: Sequence[Any] | None = None,
     log_metric: Callable[[str, float], None] | None = None,
     log_extra: Callable[[str, list], None] | None = None,
     **kwargs: Any,
@@ -122,6 +136,9 @@ def accuracy_reward(
         solution: used when there is no ``answer`` column (TRL's convention).
         persona_id: the persona column; with ``log_metric``, logs ``persona/<id>/accuracy`` and
             ``persona/<id>/no_answer`` (share of completions with no final answer) for each persona in the batch.
+        persona_style: the styles column of a styled pool (`PersonaMixDataset`); with ``persona_id`` and
+            ``log_metric``, also logs ``persona/<id>/style`` (share of completions meeting the style) for the
+            styled personas of the batch, in the same record. It never changes the reward.
         log_metric, log_extra: passed by `GRPOTrainer`; ``log_extra`` receives the ``extracted_answer``,
             ``verdict`` (reason code) and, with a persona column, ``persona_id`` columns of the completions table.
         **kwargs: other dataset columns and trainer arguments (``prompts``, ``completion_ids``, ``trainer_state``),
@@ -136,6 +153,12 @@ def accuracy_reward(
         [1.0, 0.0]
         >>> metrics
         {'persona/pirate/accuracy': 0.5, 'persona/pirate/no_answer': 0.5}
+        >>> pirate = '{"starts_with":["Arr!"]}'
+        >>> accuracy_reward(["Arr! 7", "7"], answer=["7", "7"], persona_id=["pirate"] * 2,
+        ...                 persona_style=[pirate] * 2, log_metric=metrics.__setitem__)
+        [1.0, 1.0]
+        >>> metrics["persona/pirate/style"]
+        0.5
     """
     golds = answer if answer is not None else solution
     if golds is None:
@@ -153,8 +176,36 @@ def accuracy_reward(
             log_extra("persona_id", [str(p) for p in persona_id])
     if log_metric is not None and persona_id is not None:
         _check_lengths("completions", completions, "persona ids", persona_id)
-        _log_persona_metrics(log_metric, persona_id, verdicts)
+        held = None
+        if persona_style is not None:
+            _check_lengths("completions", completions, "persona styles", persona_style)
+            held = _styles_held(completions, persona_style)
+        _log_persona_metrics(log_metric, persona_id, verdicts, held)
     return rewards
+
+
+def style_reward(
+    completions: Sequence[Any], persona_style: Sequence[Any] | None = None, **kwargs: Any
+) -> list[float | None]:
+    r"""TRL reward for expressivity: 1.0 if a completion meets its persona's checkable style, 0.0 if not, ``None``
+    for a prompt whose persona has no style (TRL leaves a ``None`` out of that sample's sum of rewards).
+
+    Add it beside `accuracy_reward` to reward playing the persona on purpose (weight it with TRL's
+    ``reward_weights``). It needs the ``persona_style`` column of a `PersonaMixDataset` built on a pool with
+    styled personas (e.g. ``PersonaPool.builtin("styled")``). A style that cannot be read counts as no style.
+
+    Example:
+        >>> style_reward(["Arr! It be 7.", "7", "7"], persona_style=['{"starts_with":["Arr!"]}'] * 2 + [""])
+        [1.0, 0.0, None]
+    """
+    if persona_style is None:
+        raise ConfigError(
+            "style_reward needs the `persona_style` column, which a PersonaMixDataset adds when its pool has "
+            "styled personas (e.g. PersonaPool.builtin('styled')); the columns passed were: "
+            f"{sorted(kwargs)}"
+        )
+    _check_lengths("completions", completions, "persona styles", persona_style)
+    return [None if held is None else float(held) for held in _styles_held(completions, persona_style)]
 
 
 async def accuracy_reward_async(
@@ -180,18 +231,43 @@ def compute_score(
     ``score`` and ``acc`` are 1.0/0.0 (a bad gold scores 0.0: verl cannot skip a sample; ``bad_gold`` flags it).
     ``pred`` is the extracted final answer (``""`` when there is none): verl's validation votes on it for ``maj@N``.
     Per-persona metrics come from ``data_source`` (verl groups validation metrics by it), so no persona key here.
+    ``style`` / ``styled`` report the persona's checkable style (``extra_info["persona_style"]``, which permix's verl
+    dataset and export write for styled pools); they never change ``score``.
 
     Example:
         >>> compute_score("permix/pirate", "Arr, 'tis 42 doubloons!", "42")
-        {'score': 1.0, 'acc': 1.0, 'no_answer': 0.0, 'bad_gold': 0.0, 'timeout': 0.0, 'error': 0.0, 'pred': '42'}
+        {'score': 1.0, 'acc': 1.0, 'no_answer': 0.0, 'bad_gold': 0.0, 'timeout': 0.0, 'error': 0.0, 'style': 0.0, 'styled': 0.0, 'pred': '42'}
     """
     verdict = default_verifier().verify(ground_truth, solution_str)
     flags = _flags(verdict.reason, _FAILURES)
-    return {"score": verdict.score, "acc": verdict.score, **flags, "pred": verdict.extracted or ""}
+    style = _style_flags(_read_style(extra_info.get("persona_style") if isinstance(extra_info, dict) else None),
+                         solution_str)  # fmt: skip
+    return {"score": verdict.score, "acc": verdict.score, **flags, **style, "pred": verdict.extracted or ""}
+
+
+def compute_style_score(
+    data_source: Any, solution_str: str, ground_truth: Any, extra_info: Any = None, **kwargs: Any
+) -> dict[str, float | str]:
+    """verl custom reward for expressivity: `compute_score`'s keys, with ``score`` = ``style`` (1.0 when the
+    completion meets its persona's style in ``extra_info["persona_style"]``; 0.0 otherwise, also for a persona
+    without a style: verl cannot skip a sample). ``acc`` still reports correctness.
+
+    Example:
+        >>> out = compute_style_score("permix/pirate", "Arr! 42", "42", {"persona_style": '{"starts_with":"Arr!"}'})
+        >>> out["score"], out["acc"], out["styled"]
+        (1.0, 1.0, 1.0)
+    """
+    result = compute_score(data_source, solution_str, ground_truth, extra_info, **kwargs)
+    return {**result, "score": result["style"]}
 
 
 def openrlhf_reward(
-    responses: Sequence[str | None], golds: Sequence[Any], has_persona: Sequence[bool]
+    responses: Sequence[str | None],
+    golds: Sequence[Any],
+    has_persona: Sequence[bool],
+    styles: Sequence[Any] | None = None,
+    *,
+    reward: Literal["accuracy", "style"] = "accuracy",
 ) -> dict[str, Any]:
     r"""OpenRLHF's reward result as plain lists: ``{"rewards", "scores", "extra_logs"}``, one value per sample.
 
@@ -200,6 +276,8 @@ def openrlhf_reward(
     ``None`` response (none was found in the query) scores ``no_completion``. It never hangs: the whole call
     returns within the verifier's ``reward_deadline_s`` (``PERMIX_REWARD_DEADLINE``, 120 s), samples still
     unscored then scoring ``timeout``; a verifier that fails or cannot be configured scores ``error``.
+    `styles` (encoded styles, ``""`` for none) fill the ``style``/``styled`` logs; with ``reward="style"`` the
+    rewards are ``style`` instead of correctness.
 
     Example:
         >>> out = openrlhf_reward([r"so \boxed{72}", "no idea", None], ["72", "72", "72"], [True, False, True])
@@ -215,10 +293,17 @@ def openrlhf_reward(
     reasons = ["no_completion"] * len(responses)
     for i, verdict in zip(found, verdicts, strict=True):
         reasons[i] = verdict.reason
-    return openrlhf_result(reasons, has_persona)
+    held = _styles_held(responses, [""] * len(responses) if styles is None else styles)
+    return openrlhf_result(reasons, has_persona, held, reward=reward)
 
 
-def openrlhf_result(reasons: Sequence[str], has_persona: Sequence[bool]) -> dict[str, Any]:
+def openrlhf_result(
+    reasons: Sequence[str],
+    has_persona: Sequence[bool],
+    held: Sequence[bool | None] | None = None,
+    *,
+    reward: Literal["accuracy", "style"] = "accuracy",
+) -> dict[str, Any]:
     """The `openrlhf_reward` result of samples whose reason codes are already known (``match``, ``mismatch`` or
     a failure): e.g. a caller that cannot read its samples scores them all ``error``.
 
@@ -227,18 +312,22 @@ def openrlhf_result(reasons: Sequence[str], has_persona: Sequence[bool]) -> dict
         >>> out["scores"], out["extra_logs"]["error"], out["extra_logs"]["persona_correct"]
         ([0.0, 1.0], [1.0, 0.0], [0.0, 1.0])
     """
-    rows = [_openrlhf_row(reason, persona) for reason, persona in zip(reasons, has_persona, strict=True)]
+    held = [None] * len(reasons) if held is None else held
+    rows = [_openrlhf_row(*row) for row in zip(reasons, has_persona, held, strict=True)]
     logs = {key: [row[key] for row in rows] for key in OPENRLHF_LOG_KEYS}
-    return {"rewards": list(logs["accuracy"]), "scores": list(logs["accuracy"]), "extra_logs": logs}
+    rewards = logs["style" if reward == "style" else "accuracy"]
+    return {"rewards": list(rewards), "scores": list(rewards), "extra_logs": logs}
 
 
-def _openrlhf_row(reason: str, has_persona: bool) -> dict[str, float]:
+def _openrlhf_row(reason: str, has_persona: bool, held: bool | None) -> dict[str, float]:
     correct = reason == "match"
     return {
         "accuracy": float(correct),
         **_flags(reason, _OPENRLHF_FAILURES),
         "persona_rate": float(has_persona),
         "persona_correct": float(has_persona and correct),
+        "style": float(bool(held)),
+        "styled": float(held is not None),
     }
 
 
@@ -291,14 +380,44 @@ def _check_lengths(name: str, items: Sequence[Any], other_name: str, other: Sequ
         )
 
 
+def _read_style(text: Any) -> Style | None:
+    """The style of a ``persona_style`` value; None for none, and for one that cannot be read (warned once)."""
+    try:
+        return decode_style(text) if isinstance(text, str) else None
+    except ValueError:
+        warn_once(logger, "style", "permix: a persona_style value is not a style (%r); it counts as no style",
+                  text[:200])  # fmt: skip
+        return None
+
+
+def _styles_held(completions: Sequence[Any], styles: Sequence[Any]) -> list[bool | None]:
+    """Per completion: whether it meets its persona's style (None: no style). Pure string checks; never raises."""
+    return [
+        None if (style := _read_style(text)) is None else style.holds(completion_text(completion))
+        for completion, text in zip(completions, styles, strict=True)
+    ]
+
+
+def _style_flags(style: Style | None, completion: str) -> dict[str, float]:
+    return {"style": float(style is not None and style.holds(completion)), "styled": float(style is not None)}
+
+
 def _log_persona_metrics(
-    log_metric: Callable[[str, float], None], persona_ids: Sequence[Any], verdicts: Sequence[Verdict]
+    log_metric: Callable[[str, float], None],
+    persona_ids: Sequence[Any],
+    verdicts: Sequence[Verdict],
+    held: Sequence[bool | None] | None = None,
 ) -> None:
-    by_persona: dict[str, list[Verdict]] = defaultdict(list)
-    for persona, verdict in zip(persona_ids, verdicts, strict=True):
-        by_persona[str(persona)].append(verdict)
+    by_persona: dict[str, list[tuple[Verdict, bool | None]]] = defaultdict(list)
+    for persona, verdict, style in zip(persona_ids, verdicts, held or [None] * len(verdicts), strict=True):
+        by_persona[str(persona)].append((verdict, style))
     for persona, group in by_persona.items():
-        scored = [v.score for v in group if v.correct is not None]
+        scored = [v.score for v, _ in group if v.correct is not None]
         if scored:  # a persona whose golds were all unusable has no accuracy this step
             log_metric(f"persona/{persona}/accuracy", sum(scored) / len(scored))
-        log_metric(f"persona/{persona}/no_answer", sum(v.reason == "no_answer" for v in group) / len(group))
+        log_metric(
+            f"persona/{persona}/no_answer", sum(v.reason == "no_answer" for v, _ in group) / len(group)
+        )
+        styled = [style for _, style in group if style is not None]
+        if styled:  # only personas with a style have one to meet
+            log_metric(f"persona/{persona}/style", sum(styled) / len(styled))

@@ -43,7 +43,9 @@ class MixConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     pool: str = Field(
-        "train", min_length=1, description="built-in pool (train, eval, lottery) or a persona file"
+        "train",
+        min_length=1,
+        description="built-in pool (train, eval, lottery, styled, styled_eval) or a persona file",
     )
     persona_prob: float = Field(
         0.5,

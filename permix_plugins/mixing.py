@@ -22,6 +22,7 @@ from permix_plugins.mix_config import MixConfig, assign_persona
 from permix_plugins.personas import NO_PERSONA_ID, Persona, PersonaPool
 from permix_plugins.problems import ProblemColumns, as_dataset, load_problems
 from permix_plugins.prompting import build_messages
+from permix_plugins.styles import encode_style
 
 __all__ = ["MixConfig", "PersonaMixDataset", "assign_persona", "mix_rows", "read_mix_config"]
 
@@ -102,6 +103,7 @@ def _put_prompts(
     config: MixConfig,
     *,
     columns: ProblemColumns,
+    styled: bool = False,
 ) -> dict[str, list[Any]]:
     out = columns.normalize(batch, rows.tolist())  # in the same pass: the input is read once
     out["prompt"] = [
@@ -111,6 +113,8 @@ def _put_prompts(
         for problem, p in zip(out["problem"], personas, strict=True)
     ]
     out["persona_id"] = [p.id if p else NO_PERSONA_ID for p in personas]
+    if styled:
+        out["persona_style"] = [encode_style(p.style if p else None) for p in personas]
     return out
 
 
@@ -128,7 +132,9 @@ class PersonaMixDataset(Dataset):
 
     Each row has `prompt` (chat messages; the persona is a system message, or the start of the user turn with
     `placement="user_prefix"`), `persona_id` (`"none"` for no persona), `answer` (the gold final answer), and the
-    input's other columns (the problem text as `problem`). `problems` is a `datasets.Dataset`, a list of dicts or
+    input's other columns (the problem text as `problem`). A pool with styled personas (`permix_plugins.styles`)
+    adds `persona_style` (the persona's style as JSON, ``""`` for none), read by `permix_plugins.math.style_reward`
+    and by `accuracy_reward`'s per-persona telemetry. `problems` is a `datasets.Dataset`, a list of dicts or
     a JSONL/parquet path; problem and answer columns are auto-detected or named. The settings are a `MixConfig`
     (`config=`), and/or its fields as keywords (`persona_prob=0.5, seed=0, placement=..., instruction=...,
     epochs=1, every_persona=False`); `pool` is a `PersonaPool` or a pool name or file (default `config.pool`).
@@ -170,12 +176,13 @@ class PersonaMixDataset(Dataset):
             config,
             pool,
             _put_prompts,
-            put_kwargs={"columns": columns},
+            put_kwargs={"columns": columns, "styled": bool(pool.styled)},
             remove_columns=columns.replaced,
             num_proc=num_proc,
         )
         mixed = columns.finish(mixed, len(source))
-        first = ("prompt", "persona_id")  # then the normalized problem columns, then the input's others
+        first = [c for c in ("prompt", "persona_id", "persona_style") if c in mixed.column_names]
+        # then the normalized problem columns, then the input's others
         mixed = mixed.select_columns([*first, *(c for c in mixed.column_names if c not in first)])
         info = mixed.info.copy()
         info.description = json.dumps({_INFO_KEY: config.to_dict()})

@@ -1,12 +1,16 @@
 """Personas: the system-prompt characters that PerMix-RLVR mixes into RLVR training prompts.
 
 A `Persona` is one character ("You are a carpenter who ..."); a `PersonaPool` is an ordered, validated,
-immutable set of them that can be sampled, filtered and looked up by id. Three pools ship with the package:
+immutable set of them that can be sampled, filtered and looked up by id. Five pools ship with the package:
 
 - ``lottery``: seven personas after the paper's Figure 1 (four math experts, a kindergartener, a carpenter,
   and ``none``, the no-persona prompt with empty text),
 - ``train``: personas to mix into training prompts,
-- ``eval``: held-out personas; ``train``, ``eval`` and ``lottery`` share no id and no text.
+- ``eval``: held-out personas,
+- ``styled``: personas with a checkable style (`permix_plugins.styles`: "begin every reply with 'Arr!'"), for
+  teaching and rewarding styles, and ``styled_eval``: the same habits asked for in other words, held out.
+
+No two built-in pools share an id or a text.
 
 Pools also load from YAML/JSON/JSONL files (`PersonaPool.from_file`) and PersonaGym persona lists
 (`PersonaPool.from_personagym`).
@@ -35,37 +39,42 @@ from importlib import resources
 from os import PathLike
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from permix_plugins.errors import ConfigError, PersonaFileError
+from permix_plugins.styles import CHECKS, Style
 
 __all__ = ["BUILTIN_POOLS", "NO_PERSONA", "NO_PERSONA_ID", "Persona", "PersonaPool"]
 
 NO_PERSONA_ID = "none"
-BUILTIN_POOLS = ("lottery", "train", "eval")
+BUILTIN_POOLS = ("lottery", "train", "eval", "styled", "styled_eval")
 
 _SLUG = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 _SLUG_RULE = "1-64 lowercase letters, digits, '-' or '_', starting with a letter or digit"
 _FILE_SUFFIXES = (".yaml", ".yml", ".json", ".jsonl")
 _ACCEPTED = (
-    "Accepted: a list of persona objects {id?, text, tags?} or of plain strings (YAML/JSON may wrap the list "
-    "as {personas: [...]}; JSONL holds one object or string per line)."
+    "Accepted: a list of persona objects {id?, text, tags?, style?} or of plain strings (YAML/JSON may wrap the "
+    "list as {personas: [...]}; JSONL holds one object or string per line)."
 )
 _MAX_PROBLEMS = 20  # listed in one error; the rest are counted
 _ID_WORDS, _ID_CHARS = 6, 48  # derived ids: first 6 words, at most 48 characters
 
 
 class Persona(BaseModel):
-    """One persona: a slug `id`, the system-prompt `text`, and `tags` to filter on.
+    """One persona: a slug `id`, the system-prompt `text`, `tags` to filter on, and an optional checkable `style`
+    (`permix_plugins.styles`: how a reply in character looks, checked without a judge).
 
     Only the no-persona entry (id ``"none"``) has empty text, and it must. Text is stripped of outer spaces.
 
     Example:
         >>> Persona(id="pirate", text="You are a pirate. ", tags=["fictional"])
-        Persona(id='pirate', text='You are a pirate.', tags=('fictional',))
+        Persona(id='pirate', text='You are a pirate.', tags=('fictional',), style=None)
+        >>> Persona(id="pirate", text="You are a pirate who opens every reply with 'Arr!'.",
+        ...         style={"starts_with": "Arr!"}).style.holds("Arr! 12 doubloons.")
+        True
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -73,6 +82,7 @@ class Persona(BaseModel):
     id: str = Field(pattern=_SLUG)
     text: str
     tags: tuple[str, ...] = ()
+    style: Style | None = None
 
     @field_validator("text")
     @classmethod
@@ -157,7 +167,7 @@ class PersonaPool:
     def from_file(cls, path: str | PathLike[str]) -> PersonaPool:
         """Read a pool from ``.yaml``/``.yml``, ``.json`` or ``.jsonl``; it is named after the file stem.
 
-        Entries are objects ``{id?, text, tags?}`` or plain strings (the text). A missing id is derived
+        Entries are objects ``{id?, text, tags?, style?}`` or plain strings (the text). A missing id is derived
         from the text: drop a leading "You are" and article (a/an/the), take the first 6 words, lowercase and
         fold to ASCII, turn runs of other characters into ``-``, cut to 48 characters at a ``-``; an empty
         result becomes ``persona``. A derived id that collides with an explicit id, an earlier derived id or
@@ -305,14 +315,51 @@ class PersonaPool:
             raise ConfigError(f"removing {list(ids)} leaves pool {self.name!r} empty")
         return PersonaPool(kept, name=self.name)
 
+    @property
+    def styled(self) -> tuple[str, ...]:
+        """The ids of the personas that carry a style, in pool order."""
+        return tuple(p.id for p in self._personas if p.style is not None)
+
+    def shuffled(self, *, unit: Literal["chars", "words"] = "words", seed: int = 0) -> PersonaPool:
+        """The control pool: each persona's text with its characters or words permuted, styles dropped.
+
+        Lengths and the inventory of characters (or words) stay, the meaning goes: training on it credits what
+        persona *text* does apart from what a persona *means*. Ids stay (results still line up); the pool is
+        named ``<name>-shuffled-<unit>``; the no-persona entry stays empty. The same seed gives the same pool.
+
+        Example:
+            >>> pool = PersonaPool([Persona(id="owl", text="You are a wise old owl.")])
+            >>> control = pool.shuffled(unit="words", seed=1)
+            >>> sorted(control["owl"].text.split()) == sorted(pool["owl"].text.split()), control.name
+            (True, 'custom-shuffled-words')
+        """
+        if unit not in ("chars", "words"):
+            raise ConfigError(f"shuffled(unit=...) takes 'chars' or 'words', got {unit!r}")
+        rng = random.Random(seed)
+
+        def permuted(text: str) -> str:
+            parts = list(text) if unit == "chars" else text.split()
+            rng.shuffle(parts)
+            return ("" if unit == "chars" else " ").join(parts)
+
+        personas = [
+            p if not p.text else p.model_copy(update={"text": permuted(p.text), "style": None}) for p in self
+        ]
+        return PersonaPool(personas, name=f"{self.name}-shuffled-{unit}")
+
     def to_records(self) -> list[dict[str, Any]]:
-        """Plain dicts ``{id, text, tags}`` (tags as a list) for YAML/JSON/JSONL; `from_file` reads them back.
+        """Plain dicts ``{id, text, tags, style?}`` (lists for tags and style strings) for YAML/JSON/JSONL;
+        `from_file` reads them back.
 
         Example:
             >>> PersonaPool([NO_PERSONA]).to_records()
             [{'id': 'none', 'text': '', 'tags': ['none']}]
         """
-        return [{"id": p.id, "text": p.text, "tags": list(p.tags)} for p in self._personas]
+        return [
+            {"id": p.id, "text": p.text, "tags": list(p.tags)}
+            | ({"style": p.style.to_dict()} if p.style else {})
+            for p in self._personas
+        ]
 
     def __getitem__(self, persona_id: str) -> Persona:
         try:
@@ -437,7 +484,7 @@ def _build_pool(source: str, entries: list[tuple[str, Any]], *, name: str) -> Pe
             continue
         if not isinstance(record, dict):
             problems.append(
-                f"{where}: expected an object {{id?, text, tags?}} or a string, got {_kind(record)}"
+                f"{where}: expected an object {{id?, text, tags?, style?}} or a string, got {_kind(record)}"
             )
             continue
         try:
@@ -536,15 +583,37 @@ def _text_key(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
+def _describe_style(error: Any) -> str:
+    """What is wrong in a style, and what the check accepts."""
+    kind, loc = error["type"], error["loc"]
+    check = str(loc[1]) if len(loc) > 1 else None
+    if check is None:
+        if kind in ("model_type", "model_attributes_type"):
+            return f"must be a mapping of checks, e.g. {{starts_with: 'Arr!'}} (got {error['input']!r})"
+        return str(error["msg"]).removeprefix("Value error, ")
+    if kind == "extra_forbidden":
+        return f"unknown check; accepted checks: {', '.join(CHECKS)}"
+    accepted = {
+        "number_words": "true or false",
+        "uppercase": "true or false",
+        "lowercase": "true or false",
+        "max_words": "an integer >= 1",
+    }.get(check, "a non-blank string or a non-empty list of non-blank strings")
+    return f"must be {accepted} (got {error['input']!r})"
+
+
 def _kind(value: object) -> str:
     return "null" if value is None else type(value).__name__
 
 
 def _describe_persona_error(error: Any) -> str:
-    """One pydantic error as "field 'x': what is wrong and what is accepted"."""
-    kind, field = error["type"], f"field {error['loc'][0]!r}" if error["loc"] else "entry"
+    """One pydantic error as "field 'x': what is wrong and what is accepted" (``'style.max_words'`` inside a style)."""
+    loc = [str(part) for part in error["loc"]]
+    kind, field = error["type"], f"field {'.'.join(loc[:2])!r}" if loc else "entry"
+    if loc[:1] == ["style"]:
+        return f"{field}: {_describe_style(error)}"
     if kind == "extra_forbidden":
-        return f"{field}: unknown key; accepted keys: id, text, tags"
+        return f"{field}: unknown key; accepted keys: id, text, tags, style"
     if kind == "missing":
         return f"{field}: is required (the system-prompt sentence)"
     if kind == "tuple_type":

@@ -26,6 +26,10 @@ How the table is read:
   k = |P| is the per-item oracle (pick the best persona for each question after the fact).
 - **Worst gap to none** is ``min_p acc_p − acc_none`` over the personas other than ``none`` (None when there
   is no ``none`` persona).
+- **Expressivity** (rows with a ``style`` value: did the completion meet its persona's checkable style,
+  `permix_plugins.styles`) is the share of a styled persona's completions that meet its style, and the mean of
+  that share over the styled personas. It is read over the paired items on which every styled persona has a
+  style verdict; a persona without a style has none (``None``, never 0).
 - **Confidence intervals** are percentile bootstrap intervals over items (items resampled with replacement,
   personas fixed), seeded, so the same input and seed always give the same interval.
 
@@ -87,20 +91,26 @@ PSS_DEFINITION = (
     "unclipped; "
     "this is permix-plugins' definition (the PerMix-RLVR paper does not publish its exact formula)."
 )
-_ROW_KEYS = ("persona_id", "item_id", "correct", "no_answer")
-_RECORD_ROW = (str, str, bool, bool)  # the types of a scored row, for the fast path of `_parse_row`
+_ROW_KEYS = ("persona_id", "item_id", "correct", "no_answer", "style")
+# the types of a scored row of a results file, for the fast path of `_parse_row`
+_RECORD_ROWS = frozenset(
+    {(str, str, bool, bool), (str, str, bool, bool, bool), (str, str, bool, bool, type(None))}
+)
 
 
 # ------------------------------------------------------------------------------------------------ results
 @dataclass(frozen=True)
 class PersonaAccuracy:
-    """One persona's line of the report: accuracy (with its bootstrap CI), no-answer rate, scored samples."""
+    """One persona's line of the report: accuracy (with its bootstrap CI), no-answer rate, scored samples, and
+    for a styled persona its expressivity (share of completions meeting its style, with a CI; else None)."""
 
     persona_id: str
     accuracy: float
     ci: Interval
     no_answer_rate: float
     samples: int
+    expressivity: float | None = None
+    expressivity_ci: Interval | None = None
 
 
 @dataclass(frozen=True)
@@ -108,8 +118,10 @@ class StabilityReport(PersonaReport):
     """The persona-stability report of one model on one set of questions and personas.
 
     Build it with `from_results`; every number is over the paired items (see the module docstring). `cells`
-    keeps the item x persona table (rows in `item_ids` order, columns in `persona_ids` order), so a report
-    read back from JSON can still be compared with another (`compare`).
+    keeps the item x persona table (rows in `item_ids` order, columns in `persona_ids` order), and
+    `style_cells` the style table (rows in `style_item_ids` order, columns in `styled_ids` order), so a report
+    read back from JSON can still be compared with another (`compare`). `expressivity` is the mean over the
+    styled personas (None when no persona has a style).
     """
 
     pss: float
@@ -138,6 +150,10 @@ class StabilityReport(PersonaReport):
     seed: int
     meta: dict[str, Any] = field(default_factory=dict)
     definition: str = PSS_DEFINITION
+    expressivity: float | None = None
+    expressivity_ci: Interval | None = None
+    style_item_ids: tuple[str, ...] = ()
+    style_cells: tuple[tuple[float, ...], ...] = ()
 
     what = "stability report"
 
@@ -153,11 +169,12 @@ class StabilityReport(PersonaReport):
         seed: int = 0,
         meta: Mapping[str, Any] | None = None,
     ) -> StabilityReport:
-        """The report of scored rows: tuples ``(persona_id, item_id, correct)`` or
-        ``(persona_id, item_id, correct, no_answer)``, or mappings with those keys.
+        """The report of scored rows: tuples ``(persona_id, item_id, correct)``,
+        ``(persona_id, item_id, correct, no_answer)`` or ``(persona_id, item_id, correct, no_answer, style)``, or
+        mappings with those keys.
 
         `correct` is a bool or a number in [0, 1]; ``None`` marks an item whose gold cannot be parsed (the
-        item is left out). Several rows per (persona, item) are several samples. `n_bootstrap` resamples of
+        item is left out). `style` is whether the completion met its persona's style (None: no style). Several rows per (persona, item) are several samples. `n_bootstrap` resamples of
         the items give the confidence intervals at level `confidence`, drawn with `seed`.
 
         Example:
@@ -183,6 +200,11 @@ class StabilityReport(PersonaReport):
             ({'a': 1.0, 'b': 0.0}, 0.0, True)
         """
         return {p.persona_id: p.accuracy for p in self.personas}
+
+    @property
+    def styled_ids(self) -> tuple[str, ...]:
+        """The ids of the personas with an expressivity (a style), in report order."""
+        return tuple(p.persona_id for p in self.personas if p.expressivity is not None)
 
     def scalars(self) -> dict[str, float | None]:
         """The report's headline numbers by name, flat (a training log, a summary): PSS, mean accuracy, std,
@@ -232,14 +254,24 @@ class StabilityReport(PersonaReport):
                 f"all wrong {self.all_wrong:.3f}) | |"
             ),
             f"| per-item oracle (best-of-{len(self.personas)}) | {self.best_of_k[-1]:.3f} | |",
+        ]
+        if self.expressivity is not None:
+            lines.append(
+                f"| expressivity (mean over {len(self.styled_ids)} styled personas, "
+                f"{len(self.style_item_ids)} items) | {self.expressivity:.3f} | {fmt_ci(self.expressivity_ci)} |"
+            )
+        styled = self.expressivity is not None
+        lines += [
             "",
-            f"| persona | accuracy | {level} | no answer | samples |",
-            "|---|---|---|---|---|",
+            f"| persona | accuracy | {level} | no answer | samples |"
+            + (f" style held | {level} |" if styled else ""),
+            "|---|---|---|---|---|" + ("---|---|" if styled else ""),
         ]
         for line in sorted(self.personas, key=lambda p: (-p.accuracy, p.persona_id)):
+            style = f" {fmt(line.expressivity)} | {fmt_ci(line.expressivity_ci)} |" if styled else ""
             lines.append(
                 f"| `{line.persona_id}` | {line.accuracy:.3f} | {fmt_ci(line.ci)} | "
-                f"{line.no_answer_rate:.3f} | {line.samples} |"
+                f"{line.no_answer_rate:.3f} | {line.samples} |{style}"
             )
         ks = range(1, len(self.best_of_k) + 1)
         lines += [
@@ -252,6 +284,11 @@ class StabilityReport(PersonaReport):
             "",
             f"{self.definition}",
         ]
+        if styled:
+            lines.append(
+                "Expressivity: the share of a styled persona's completions that meet its checkable style "
+                "(permix_plugins.styles); n/a: the persona has no style."
+            )
         if self.n_bad_gold or self.n_incomplete:
             lines.append(
                 f"Left out: {self.n_bad_gold} item(s) whose gold answer cannot be parsed, "
@@ -274,10 +311,22 @@ class StabilityReport(PersonaReport):
         left.axvline(self.pss, color="tab:red", lw=1.2, ls="--", label=f"PSS {self.pss:.3f}")
         colors = ["tab:orange" if p.persona_id == NO_PERSONA_ID else "black" for p in order]
         dots(left, [p.persona_id for p in order], [(p.accuracy, p.ci) for p in order], colors=colors)
-        left.set_xlabel(f"accuracy ({self.confidence:.0%} CI over {self.n_items} items)")
+        styled = [(y, p) for y, p in enumerate(order) if p.expressivity is not None]
+        if styled:
+            ys = [y for y, _ in styled]
+            values = [p.expressivity for _, p in styled]
+            spans = [[v - p.expressivity_ci[0] for v, (_, p) in zip(values, styled, strict=True)],
+                     [p.expressivity_ci[1] - v for v, (_, p) in zip(values, styled, strict=True)]]  # fmt: skip
+            left.errorbar(values, ys, xerr=spans, fmt="none", ecolor="tab:purple", alpha=0.5, lw=1)
+            left.scatter(values, ys, marker="^", color="tab:purple", zorder=3, s=24, label="style held")
+        left.set_xlabel(
+            f"accuracy{' / style held' if styled else ''} ({self.confidence:.0%} CI over {self.n_items} items)"
+        )
         left.set_xlim(-0.02, 1.02)
         left.legend(loc="lower right", fontsize=8)
-        left.set_title("accuracy per persona")
+        left.set_title(
+            "accuracy (dots) and style held (triangles) per persona" if styled else "accuracy per persona"
+        )
 
         ks = np.arange(1, len(self.best_of_k) + 1)
         right.plot(ks, self.best_of_k, marker="o", color="tab:green")
@@ -314,6 +363,13 @@ class Comparison(Report):
     confidence: float
     n_bootstrap: int
     seed: int
+    expressivity_a: float | None = None
+    expressivity_b: float | None = None
+    delta_expressivity: float | None = None
+    delta_expressivity_ci: Interval | None = None
+    p_expressivity: float | None = None
+    styled_ids: tuple[str, ...] = ()
+    n_style_items: int = 0
 
     what = "comparison"
 
@@ -321,6 +377,13 @@ class Comparison(Report):
         """One table: both models, Δ = b − a with its CI and two-sided bootstrap p-value."""
         a, b = self.labels
         level = f"{self.confidence:.0%} CI"
+        expressivity = []
+        if self.delta_expressivity is not None:
+            expressivity = [
+                f"| expressivity ({len(self.styled_ids)} styled personas, {self.n_style_items} items) | "
+                f"{fmt(self.expressivity_a)} | {fmt(self.expressivity_b)} | {self.delta_expressivity:+.3f} | "
+                f"{fmt_ci(self.delta_expressivity_ci, signed=True)} | {_fmt_p(self.p_expressivity or 1.0)} |"
+            ]
         return "\n".join(
             [
                 f"## Persona stability: {b} vs {a}",
@@ -340,6 +403,7 @@ class Comparison(Report):
                     f"| mean accuracy | {self.mean_a:.3f} | {self.mean_b:.3f} | {self.delta_mean:+.3f} | "
                     f"{fmt_ci(self.delta_mean_ci, signed=True)} | {_fmt_p(self.p_mean)} |"
                 ),
+                *expressivity,
                 "",
                 PSS_DEFINITION,
                 "",
@@ -426,6 +490,7 @@ def compare(
         d_mean.append(boot_b[1] - boot_a[1])
     d_pss_all, d_mean_all = np.concatenate(d_pss), np.concatenate(d_mean)
     return Comparison(
+        **_compare_expressivity(a, b, n_bootstrap=n_bootstrap, confidence=confidence, seed=seed),
         labels=(labels[0], labels[1]),
         pss_a=pss_a,
         pss_b=pss_b,
@@ -445,6 +510,39 @@ def compare(
     )
 
 
+def _compare_expressivity(
+    a: StabilityReport, b: StabilityReport, *, n_bootstrap: int, confidence: float, seed: int
+) -> dict[str, Any]:
+    """The expressivity fields of a `Comparison`: over the styled personas and style items both reports share."""
+    styled = [p for p in a.styled_ids if p in set(b.styled_ids)]
+    b_rows = {item: row for row, item in enumerate(b.style_item_ids)}
+    items = [(row, b_rows[item]) for row, item in enumerate(a.style_item_ids) if item in b_rows]
+    if not styled or not items:
+        return {}
+    cells_a = np.asarray(a.style_cells, dtype=float)[
+        np.ix_([i for i, _ in items], [a.styled_ids.index(p) for p in styled])
+    ]
+    cells_b = np.asarray(b.style_cells, dtype=float)[
+        np.ix_([j for _, j in items], [b.styled_ids.index(p) for p in styled])
+    ]
+    boot = np.concatenate(
+        [
+            (counts @ (cells_b - cells_a)).mean(axis=1) / len(items)
+            for counts in resample_counts(len(items), n_bootstrap, seed)
+        ]
+    )
+    mean_a, mean_b = clean(float(cells_a.mean())), clean(float(cells_b.mean()))
+    return {
+        "expressivity_a": mean_a,
+        "expressivity_b": mean_b,
+        "delta_expressivity": clean(mean_b - mean_a),
+        "delta_expressivity_ci": percentile_interval(boot, confidence),
+        "p_expressivity": _p_value(boot),
+        "styled_ids": tuple(styled),
+        "n_style_items": len(items),
+    }
+
+
 # ------------------------------------------------------------------------------------------------ internals
 @dataclass(frozen=True)
 class _Table:
@@ -455,6 +553,8 @@ class _Table:
     correct: np.ndarray  # items x personas, mean correctness over samples
     no_answer: np.ndarray  # items x personas, share of samples without an extractable answer
     samples: np.ndarray  # items x personas, number of samples
+    style_held: np.ndarray  # items x personas, samples whose style held
+    style_checked: np.ndarray  # items x personas, samples with a style verdict (0 for an unstyled persona)
     n_bad_gold: int
     n_incomplete: int
 
@@ -467,19 +567,26 @@ class _Table:
         if not personas:
             raise ConfigError("no results to report: the rows are empty")
         scored = [row for row in parsed if row[2] is not None]
-        # (item, persona) -> [correct sum, no-answer sum, samples], summed with bincount over flat cell indices
+        # (item, persona) -> [correct, no-answer, samples, style held, style checked] sums, by bincount over
+        # flat cell indices
         cell = np.fromiter(
             (items[row[1]] * len(personas) + personas[row[0]] for row in scored), int, len(scored)
         )
         size = len(items) * len(personas)
+
+        def total(values: Iterable[float]) -> np.ndarray:
+            return np.bincount(cell, np.fromiter(values, float, len(scored)), size)
+
         sums = np.stack(
             [
-                np.bincount(cell, np.fromiter((row[2] for row in scored), float, len(scored)), size),
-                np.bincount(cell, np.fromiter((row[3] for row in scored), float, len(scored)), size),
+                total(row[2] for row in scored),
+                total(row[3] for row in scored),
                 np.bincount(cell, minlength=size).astype(float),
+                total(row[4] or 0.0 for row in scored),
+                total(row[4] is not None for row in scored),
             ],
             axis=-1,
-        ).reshape(len(items), len(personas), 3)
+        ).reshape(len(items), len(personas), 5)
         scored_everywhere = np.all(sums[:, :, 2] > 0, axis=1)
         complete = [item for item, k in items.items() if item not in bad_gold and scored_everywhere[k]]
         if not complete:
@@ -496,42 +603,65 @@ class _Table:
             correct=table[:, :, 0] / samples,
             no_answer=table[:, :, 1] / samples,
             samples=samples.astype(int),
+            style_held=table[:, :, 3],
+            style_checked=table[:, :, 4],
             n_bad_gold=len(bad_gold),
             n_incomplete=len(items) - len(bad_gold) - len(complete),
         )
 
 
-def _parse_row(index: int, row: Sequence[Any] | Mapping[str, Any]) -> tuple[str, str, float | None, bool]:
-    if type(row) is tuple and tuple(map(type, row)) == _RECORD_ROW:
-        return row[0], row[1], float(row[2]), row[3]  # a row of a results file (`stability_rows`): well typed
+def _parse_row(
+    index: int, row: Sequence[Any] | Mapping[str, Any]
+) -> tuple[str, str, float | None, bool, float | None]:
+    if (
+        type(row) is tuple and tuple(map(type, row)) in _RECORD_ROWS
+    ):  # a row of a results file (`stability_rows`): well typed
+        style = row[4] if len(row) == 5 else None
+        return row[0], row[1], float(row[2]), row[3], None if style is None else float(style)
     if isinstance(row, Mapping):
         missing = [k for k in _ROW_KEYS[:3] if k not in row]
         if missing:
             raise ConfigError(
                 f"result row {index} has no {', '.join(map(repr, missing))}; a mapping row needs the keys "
-                f"persona_id, item_id, correct (and optionally no_answer), got {sorted(map(str, row))}"
+                f"persona_id, item_id, correct (and optionally no_answer, style), got {sorted(map(str, row))}"
             )
-        values = (row["persona_id"], row["item_id"], row["correct"], row.get("no_answer", False))
-    elif isinstance(row, Sequence) and not isinstance(row, (str, bytes)) and len(row) in (3, 4):
-        values = (row[0], row[1], row[2], row[3] if len(row) == 4 else False)
+        values = (
+            row["persona_id"],
+            row["item_id"],
+            row["correct"],
+            row.get("no_answer", False),
+            row.get("style"),
+        )
+    elif isinstance(row, Sequence) and not isinstance(row, (str, bytes)) and len(row) in (3, 4, 5):
+        values = (*row, *(False, None)[len(row) - 3 :])
     else:
         raise ConfigError(
             f"result row {index} is {row!r}; use (persona_id, item_id, correct), "
-            "(persona_id, item_id, correct, no_answer) or a mapping with those keys"
+            "(persona_id, item_id, correct, no_answer), (persona_id, item_id, correct, no_answer, style) "
+            "or a mapping with those keys"
         )
-    persona_id, item_id, correct, no_answer = values
+    persona_id, item_id, correct, no_answer, style = values
     if not isinstance(persona_id, str) or not isinstance(item_id, str):
         raise ConfigError(f"result row {index}: persona_id and item_id must be strings, got {row!r}")
-    if correct is None:
-        return persona_id, item_id, None, bool(no_answer)
-    if isinstance(correct, (str, bytes)) or not isinstance(correct, (numbers.Real, np.bool_)):
-        raise ConfigError(
-            f"result row {index}: correct must be a bool, a number in [0, 1] or None, got {correct!r}"
-        )
-    value = float(correct)
-    if not 0.0 <= value <= 1.0:
-        raise ConfigError(f"result row {index}: correct must be in [0, 1], got {correct!r}")
-    return persona_id, item_id, value, bool(no_answer)
+    return (
+        persona_id,
+        item_id,
+        _share(index, "correct", correct, "a bool, a number in [0, 1] or None"),
+        bool(no_answer),
+        _share(index, "style", style, "a bool, a number in [0, 1] or None (no style)"),
+    )
+
+
+def _share(index: int, name: str, value: Any, accepted: str) -> float | None:
+    """A row's `correct` or `style`: None, or a number in [0, 1] (a bool counts as 0 or 1)."""
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes)) or not isinstance(value, (numbers.Real, np.bool_)):
+        raise ConfigError(f"result row {index}: {name} must be {accepted}, got {value!r}")
+    number = float(value)
+    if not 0.0 <= number <= 1.0:
+        raise ConfigError(f"result row {index}: {name} must be in [0, 1], got {value!r}")
+    return number
 
 
 def _build(
@@ -556,6 +686,7 @@ def _build(
         gap = clean(float(acc[others].min() - acc[table.persona_ids.index(NO_PERSONA_ID)]))
     all_correct = float(np.mean(np.all(cells == 1.0, axis=1)))
     all_wrong = float(np.mean(np.all(cells == 0.0, axis=1)))
+    style = _Expressivity.of(table, n_bootstrap=n_bootstrap, confidence=confidence, seed=seed)
     return StabilityReport(
         pss=pss,
         pss_ci=percentile_interval(boot_pss, confidence),
@@ -579,6 +710,8 @@ def _build(
                 ci=persona_ci[p],
                 no_answer_rate=float(table.no_answer[:, p].mean()),
                 samples=int(table.samples[:, p].sum()),
+                expressivity=style.per_persona.get(p, (None, None))[0],
+                expressivity_ci=style.per_persona.get(p, (None, None))[1],
             )
             for p, persona_id in enumerate(table.persona_ids)
         ),
@@ -591,7 +724,44 @@ def _build(
         n_bootstrap=n_bootstrap,
         seed=seed,
         meta=meta,
+        expressivity=style.mean,
+        expressivity_ci=style.mean_ci,
+        style_item_ids=style.item_ids,
+        style_cells=style.cells,
     )
+
+
+@dataclass(frozen=True)
+class _Expressivity:
+    """The expressivity part of a report: per styled persona (column index -> value, CI) and their mean."""
+
+    per_persona: dict[int, tuple[float, Interval]]
+    mean: float | None = None
+    mean_ci: Interval | None = None
+    item_ids: tuple[str, ...] = ()
+    cells: tuple[tuple[float, ...], ...] = ()
+
+    @classmethod
+    def of(cls, table: _Table, *, n_bootstrap: int, confidence: float, seed: int) -> _Expressivity:
+        styled = [p for p in range(len(table.persona_ids)) if table.style_checked[:, p].any()]
+        rows = [i for i in range(len(table.item_ids)) if (table.style_checked[i, styled] > 0).all()]
+        if not styled or not rows:
+            return cls({})
+        cells = table.style_held[np.ix_(rows, styled)] / table.style_checked[np.ix_(rows, styled)]
+        boot = np.concatenate(
+            [counts @ cells / len(rows) for counts in resample_counts(len(rows), n_bootstrap, seed)]
+        )
+        share = cells.mean(axis=0)
+        return cls(
+            per_persona={
+                p: (clean(float(share[k])), percentile_interval(boot[:, k], confidence))
+                for k, p in enumerate(styled)
+            },
+            mean=clean(float(share.mean())),
+            mean_ci=percentile_interval(boot.mean(axis=1), confidence),
+            item_ids=tuple(table.item_ids[i] for i in rows),
+            cells=tuple(tuple(float(v) for v in row) for row in cells),
+        )
 
 
 def _pss_mean(acc: np.ndarray, axis: int | None = None) -> Any:

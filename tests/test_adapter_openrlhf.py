@@ -37,6 +37,7 @@ from permix_plugins.adapters.openrlhf import (
     reward_file,
     reward_func,
     split_completion,
+    style_reward_func,
 )
 
 from permix_plugins import PersonaMixDataset, PersonaPool, load_problems
@@ -45,6 +46,7 @@ from permix_plugins.cli import build_parser, main
 from permix_plugins.errors import ConfigError
 from permix_plugins.math import OPENRLHF_LOG_KEYS, openrlhf_reward
 from permix_plugins.personas import Persona
+from permix_plugins.styles import Style, decode_style, encode_style
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "examples" / "openrlhf" / "train_grpo_permix.sh"
@@ -111,13 +113,15 @@ def sampling_params() -> SimpleNamespace:
                            skip_special_tokens=False, logprobs=None)  # fmt: skip
 
 
-def executor() -> Any:
-    return agent.SingleTurnAgentExecutor(str(reward_file()))
+def executor(reward: str = "accuracy") -> Any:
+    return agent.SingleTurnAgentExecutor(str(reward_file(reward)))
 
 
-def run_executor(engine: StandInEngine, tokenizer: Any, pairs: list[tuple[str, str]], n: int = 1) -> list:
+def run_executor(
+    engine: StandInEngine, tokenizer: Any, pairs: list[tuple[str, str]], n: int = 1, reward: str = "accuracy"
+) -> list:
     """As RolloutRayActor.generate_responses does: `n` concurrent executions per (prompt, label)."""
-    rollout = executor()
+    rollout = executor(reward)
 
     async def samples() -> list[dict]:
         return await asyncio.gather(*[
@@ -299,6 +303,26 @@ def test_forced_responses_through_the_executor(tiny_tokenizer, response, label, 
 
 
 @needs_openrlhf
+@needs_openrlhf
+def test_the_style_reward_file_rewards_the_persona_style_through_the_executor(tiny_tokenizer):
+    assert executor("style").reward_func is style_reward_func
+    prompt = tiny_tokenizer.apply_chat_template(LEAKY_MESSAGES, tokenize=False, add_generation_prompt=True)
+    pirate = encode_label("72", "pirate", encode_style(Style(starts_with="Arr!")))
+    cases = {  # response: (style reward, correctness)
+        "Arr! It be 72.": (1.0, 1.0),
+        "Arr! It be 71.": (1.0, 0.0),
+        "It is 72.": (0.0, 1.0),
+    }
+    for response, (style, correct) in cases.items():
+        engine = StandInEngine(tiny_tokenizer, forced=response)
+        (styled,) = run_executor(engine, tiny_tokenizer, [(prompt, pirate)], reward="style")
+        (plain,) = run_executor(engine, tiny_tokenizer, [(prompt, pirate)])
+        assert styled["reward"].tolist() == [style] and plain["reward"].tolist() == [correct], response
+        for logs in (styled["extra_logs"], plain["extra_logs"]):
+            assert logs["style"].item() == style and logs["styled"].item() == 1.0
+            assert logs["accuracy"].item() == correct
+
+
 def test_power_tower_times_out_in_a_worker_not_in_the_rollout(tiny_tokenizer):
     prompt = tiny_tokenizer.apply_chat_template(LEAKY_MESSAGES[1:], tokenize=False,
                                                 add_generation_prompt=True)  # fmt: skip
@@ -491,6 +515,18 @@ def test_rows_are_the_persona_mix_dataset():
         Label(answer, persona) for answer, persona in zip(mixed["answer"], mixed["persona_id"], strict=True)
     ]
     assert 0 < sum(r["datasource"] != "none" for r in rows) < 12
+
+
+def test_rows_of_a_styled_pool_carry_the_style_in_the_label():
+    styled = PersonaPool.builtin("styled")
+    rows = list(openrlhf_rows(load_problems("synthetic", limit=12), styled, persona_prob=0.5, seed=2))
+    labels = [decode_label(row["label"]) for row in rows]
+    assert {label.persona_id for label in labels} > {"none"}
+    for row, label in zip(rows, labels, strict=True):
+        expected = None if label.persona_id == "none" else styled[label.persona_id].style
+        assert decode_style(label.style) == expected and row["datasource"] == label.persona_id
+    plain = next(openrlhf_rows(load_problems("synthetic", limit=1), "train", persona_prob=1.0))
+    assert set(json.loads(plain["label"])) == {"answer", "persona_id"}  # unstyled labels are as before
 
 
 def test_every_persona_rows_add_the_no_persona_prompt_once():

@@ -21,7 +21,7 @@ from trl import GRPOConfig, GRPOTrainer
 
 from permix_plugins import PersonaMixDataset, PersonaPool, load_problems
 from permix_plugins.errors import ConfigError
-from permix_plugins.math import accuracy_reward, accuracy_reward_async
+from permix_plugins.math import accuracy_reward, accuracy_reward_async, style_reward
 from permix_plugins.prompting import DEFAULT_INSTRUCTION
 from permix_plugins.tinylm import build_model
 
@@ -82,6 +82,29 @@ def test_grpo_trains_on_a_persona_mixed_dataset_and_logs_per_persona_metrics(
     for entry in history:
         for key in keys & set(entry):
             assert 0.0 <= entry[key] <= 1.0
+
+
+@pytest.mark.slow
+def test_grpo_logs_style_beside_accuracy_and_trains_on_the_style_reward(tmp_path, tiny_tokenizer):
+    styled = PersonaPool.builtin("styled")
+    train = PersonaMixDataset(PROBLEMS, styled, persona_prob=1.0, seed=0)
+    trainer = GRPOTrainer(
+        model=build_model(tiny_tokenizer, hidden_size=32, num_layers=1, num_heads=2, seed=0),
+        reward_funcs=[accuracy_reward, style_reward],
+        train_dataset=train,
+        args=_config(tmp_path),
+        processing_class=tiny_tokenizer,
+    )
+    trainer.train()
+    history = trainer.state.log_history
+    assert any("rewards/style_reward/mean" in entry for entry in history)
+    steps = [entry for entry in history if any(k.startswith("persona/") for k in entry)]
+    assert steps
+    for entry in steps:  # style is logged in the same record as accuracy, for the styled personas of the step
+        accuracy = {k.split("/")[1] for k in entry if k.endswith("/accuracy")}
+        style = {k.split("/")[1] for k in entry if k.endswith("/style")}
+        assert style and style == accuracy and style <= set(styled.ids)
+        assert all(0.0 <= entry[f"persona/{p}/style"] <= 1.0 for p in style)
 
 
 @pytest.mark.slow

@@ -44,6 +44,7 @@ from permix_plugins import (
 )
 from permix_plugins.cli import build_parser, main
 from permix_plugins.errors import ConfigError
+from permix_plugins.styles import decode_style
 from permix_plugins.tinylm import build_tokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -353,6 +354,35 @@ def test_train_rows_get_personas_and_keep_verl_behaviour(plain_files, tokenizer,
     assert list(batch["data_source"]) == [ds[i]["data_source"] for i in range(4)]
     again = build(config, tokenizer)
     assert [again[i]["raw_prompt"] for i in range(24)] == [ds[i]["raw_prompt"] for i in range(24)]
+
+
+def test_a_styled_pool_carries_the_style_to_compute_score_and_validation_metrics(
+    plain_files, tokenizer, tmp_path
+):
+    styled = PersonaPool.builtin("styled")
+    config = data_config(plain_files, tmp_path, {"pool": "styled", "persona_prob": 0.75, "seed": 1})
+    ds = build(config, tokenizer)
+    items = [ds[i] for i in range(len(ds))]
+    sources, infos = [], {key: [] for key in permix_math.VERL_KEYS}
+    for item in items:
+        persona_id, style = item["extra_info"]["persona_id"], item["extra_info"]["persona_style"]
+        assert decode_style(style) == (None if persona_id == "none" else styled[persona_id].style)
+        # what verl's reward-loop managers pass: the row's data_source, the response text and its extra_info
+        reply = styled[persona_id].style.write("It is 7.") if persona_id != "none" else "It is 7."
+        result = permix_math.compute_score(item["data_source"], reply, "7", item["extra_info"])
+        assert result["styled"] == float(persona_id != "none") and result["style"] == result["styled"]
+        sources.append(item["data_source"])
+        for key in infos:
+            infos[key].append(result[key])
+    metrics = process_validation_metrics(sources, [str(i) for i in range(len(items))], infos)
+    styled_sources = [source for source in set(sources) if source != "permix/none"]
+    assert styled_sources and all(metrics[source]["style"]["mean@1"] == 1.0 for source in styled_sources)
+    assert metrics["permix/none"]["styled"]["mean@1"] == 0.0
+    exported = adapter.export_verl("synthetic", tmp_path / "export", pool="styled", persona_prob=1.0, limit=4)
+    rows = pq.read_table(exported["train"]).to_pylist()
+    assert [decode_style(r["extra_info"]["persona_style"]) for r in rows] == [
+        styled[r["extra_info"]["persona_id"]].style for r in rows
+    ]
 
 
 def test_val_files_get_every_persona_of_the_val_pool(plain_files, tokenizer, tmp_path):

@@ -153,3 +153,31 @@ def test_every_persona_replaces_the_persona_share(capsys):
 def test_verl_overrides_limits_are_mix_configs(argv, message, capsys):
     assert main(["verl-overrides", *argv]) == 2
     assert capsys.readouterr().err == f"permix verl-overrides: error: {message}\n"
+
+
+def test_personas_lists_styles_and_stops_quietly_when_the_reader_goes_away(tmp_path):
+    import subprocess
+    import sys
+
+    code = "from permix_plugins.cli import main; raise SystemExit(main(['personas', %r]))"
+    listing = subprocess.run(
+        [sys.executable, "-c", code % "styled"], capture_output=True, text=True, check=True
+    )
+    assert "buccaneer" in listing.stdout and 'style {"starts_with":["Arr!"]}' in listing.stdout
+    many = tmp_path / "many.jsonl"  # far more than a pipe buffer holds, so the writer meets the closed pipe
+    many.write_text(
+        "".join(f'"You are persona number {i} of a very long list of personas."\n' for i in range(5000))
+    )
+    reader = subprocess.Popen(
+        [sys.executable, "-c", code % str(many)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        bufsize=1,
+    )
+    reader.stdout.readline()
+    reader.stdout.close()  # like `| head -1`
+    stderr = reader.stderr.read()
+    reader.wait(timeout=60)
+    reader.stderr.close()
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr

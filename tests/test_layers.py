@@ -21,8 +21,9 @@ FRAMEWORKS = ("torch", "transformers", "trl", "verl", "openrlhf", "ray", "vllm")
 # one, inside the command.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "_version", "_lazy", "_warn_once", "_text", "verify_workers"),  # no permix import
-    ("_optional", "settings", "_cached_map"),
-    ("personas", "prompting", "answers", "exact", "models", "tinylm", "_reporting"),
+    ("_optional", "settings", "_cached_map", "answers"),
+    ("styles",),
+    ("personas", "prompting", "exact", "models", "tinylm", "_reporting"),
     ("mix_config", "problems", "verifier", "stability"),
     ("mixing", "math", "verl_settings"),
     ("evaluation",),

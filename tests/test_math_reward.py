@@ -20,9 +20,11 @@ from permix_plugins.math import (
     accuracy_reward_async,
     completion_text,
     compute_score,
+    compute_style_score,
     openrlhf_result,
     openrlhf_reward,
     score,
+    style_reward,
 )
 from permix_plugins.verifier import MathVerifier, VerifierSettings
 
@@ -313,3 +315,63 @@ def test_competition_and_persona_answers():
     )
     assert rewards == [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0]
     assert columns["extracted_answer"][:2] == ["(2,5)", "(2, 2), (6, 2)"]
+
+
+# --- expressivity: style rewards and telemetry ---------------------------------------------------------------------
+PIRATE, SHOUT = '{"starts_with":["Arr!"]}', '{"uppercase":true}'
+
+
+def test_style_reward_scores_styled_rows_and_skips_the_others():
+    completions = ["Arr! It be 7.", [{"role": "assistant", "content": "SEVEN"}], "seven", "7", "7"]
+    styles = [PIRATE, SHOUT, SHOUT, "", "not json"]
+    assert style_reward(completions, persona_style=styles, answer=["7"] * 5) == [1.0, 1.0, 0.0, None, None]
+
+
+def test_style_reward_needs_the_style_column():
+    with pytest.raises(ConfigError, match=r"style_reward needs the `persona_style` column.*'answer'"):
+        style_reward(["7"], answer=["7"])
+
+
+def test_accuracy_reward_logs_style_only_for_styled_personas_and_keeps_its_rewards():
+    completions = ["Arr! 7", "7", "SEVEN", "8", "7"]
+    columns = {
+        "answer": ["7"] * 5,
+        "persona_id": ["pirate", "pirate", "sergeant", "sergeant", "none"],
+        "persona_style": [PIRATE, PIRATE, SHOUT, SHOUT, ""],
+    }
+    metrics: dict[str, float] = {}
+    rewards = accuracy_reward(completions, log_metric=metrics.__setitem__, **columns)
+    assert rewards == accuracy_reward(completions, answer=columns["answer"]) == [1.0, 1.0, 1.0, 0.0, 1.0]
+    assert {k: v for k, v in metrics.items() if k.endswith("/style")} == {
+        "persona/pirate/style": 0.5,
+        "persona/sergeant/style": 0.5,  # "8" has no letters: not shouted
+    }
+    assert metrics["persona/sergeant/accuracy"] == 0.5 and "persona/none/style" not in metrics
+
+
+def test_compute_score_reports_the_style_and_compute_style_score_rewards_it():
+    styled = {"persona_style": PIRATE}
+    held = compute_score("permix/pirate", "Arr! 72", "72", styled)
+    missed = compute_score("permix/pirate", "72", "72", styled)
+    plain = compute_score("permix/none", "Arr! 72", "72", {"persona_style": ""})
+    assert (held["style"], held["styled"], missed["style"], missed["styled"]) == (1.0, 1.0, 0.0, 1.0)
+    assert (plain["style"], plain["styled"]) == (0.0, 0.0)
+    assert held["score"] == missed["score"] == 1.0  # correctness never moves with the style
+    assert compute_style_score("permix/pirate", "72", "72", styled)["score"] == 0.0
+    assert compute_style_score("permix/pirate", "Arr! 71", "72", styled) | {"pred": ""} == {
+        **compute_score("permix/pirate", "Arr! 71", "72", styled),
+        "score": 1.0,
+        "pred": "",
+    }
+    assert tuple(compute_style_score("permix/none", "x", "1", None)) == VERL_KEYS
+
+
+def test_openrlhf_reward_logs_styles_and_can_reward_them():
+    responses, golds = ["Arr! 72", "72", "72"], ["72", "72", "71"]
+    styles = [PIRATE, PIRATE, ""]
+    out = openrlhf_reward(responses, golds, [True, True, False], styles)
+    assert out["rewards"] == [1.0, 1.0, 0.0]
+    assert out["extra_logs"]["style"] == [1.0, 0.0, 0.0] and out["extra_logs"]["styled"] == [1.0, 1.0, 0.0]
+    styled = openrlhf_reward(responses, golds, [True, True, False], styles, reward="style")
+    assert styled["rewards"] == styled["scores"] == [1.0, 0.0, 0.0]
+    assert styled["extra_logs"] == out["extra_logs"]

@@ -99,7 +99,7 @@ def builtins() -> dict[str, PersonaPool]:
 
 
 def test_builtin_names_and_sizes(builtins):
-    assert BUILTIN_POOLS == ("lottery", "train", "eval")
+    assert BUILTIN_POOLS == ("lottery", "train", "eval", "styled", "styled_eval")
     assert {name: pool.name for name, pool in builtins.items()} == {n: n for n in BUILTIN_POOLS}
     assert len(builtins["lottery"]) == 7
     assert len(builtins["train"]) >= 64
@@ -112,7 +112,8 @@ def test_builtin_is_cached(builtins):
 
 def test_unknown_builtin_lists_available():
     with pytest.raises(
-        ConfigError, match="unknown built-in persona pool 'tain'; available: lottery, train, eval"
+        ConfigError,
+        match="unknown built-in persona pool 'tain'; available: lottery, train, eval, styled, styled_eval",
     ):
         PersonaPool.builtin("tain")
 
@@ -289,15 +290,15 @@ def test_error_wrong_types(tmp_path):
     message = _file_error(path)
     assert "entry [0], field 'text': Input should be a valid string (got 42)" in message
     assert "entry [1], field 'tags': must be a list of tags" in message
-    assert "entry [2]: expected an object {id?, text, tags?} or a string, got int" in message
-    assert "entry [3]: expected an object {id?, text, tags?} or a string, got list" in message
+    assert "entry [2]: expected an object {id?, text, tags?, style?} or a string, got int" in message
+    assert "entry [3]: expected an object {id?, text, tags?, style?} or a string, got list" in message
     assert "field 'id'" not in message  # a missing id is derived, never reported
 
 
 def test_error_unknown_key_and_bad_id(tmp_path):
     path = _write(tmp_path, "keys.yaml", "- {id: Owl Bird, text: 'You are an owl.', colour: brown}\n")
     message = _file_error(path)
-    assert "entry [0], field 'colour': unknown key; accepted keys: id, text, tags" in message
+    assert "entry [0], field 'colour': unknown key; accepted keys: id, text, tags, style" in message
     assert "entry [0], field 'id': 'Owl Bird' is not a slug" in message
 
 
@@ -357,7 +358,7 @@ def test_error_lists_every_problem_once_and_caps_the_list(tmp_path):
     assert message.startswith(f"invalid persona file '{path}' (25 problems):")
     assert "entry [0], field 'text'" in message and "entry [19], field 'text'" in message
     assert "entry [20]" not in message and "... and 5 more" in message
-    assert "Accepted: a list of persona objects {id?, text, tags?}" in message
+    assert "Accepted: a list of persona objects {id?, text, tags?, style?}" in message
     assert isinstance(info.value, ConfigError) and isinstance(info.value, ValueError)
 
 
@@ -455,7 +456,8 @@ def test_load_dispatches_on_spec(tmp_path, builtins):
     assert PersonaPool.load(_write(tmp_path, "gym.py", _PERSONAGYM_PY)).tags == ("personagym",)
     assert PersonaPool.load(_write(tmp_path, "gym.txt", "A fox\n"))["fox"].text == "You are a fox."
     with pytest.raises(
-        ConfigError, match="neither a built-in pool \\(lottery, train, eval\\) nor an existing file"
+        ConfigError,
+        match="neither a built-in pool \\(lottery, train, eval, styled, styled_eval\\) nor an existing file",
     ):
         PersonaPool.load("trian")
 
@@ -558,3 +560,25 @@ def test_pool_constructor_validation():
     with pytest.raises(ConfigError, match="item 1 is a str, not a Persona"):
         PersonaPool([owl, "You are a hawk."])
     assert PersonaPool([owl]).name == "custom"
+
+
+@pytest.mark.parametrize("unit", ["chars", "words"])
+def test_shuffled_pool_keeps_lengths_and_inventory_but_not_the_text(unit):
+    pool = PersonaPool.builtin("styled")
+    control = pool.shuffled(unit=unit, seed=5)
+    assert control.ids == pool.ids and control.name == f"styled-shuffled-{unit}"
+    split = list if unit == "chars" else str.split
+    for persona in pool:
+        text = control[persona.id].text
+        assert sorted(split(text)) == sorted(split(persona.text))
+        assert text != persona.text
+        assert control[persona.id].style is None  # the shuffled text no longer asks for the style
+    assert pool.shuffled(unit=unit, seed=5) == control
+    assert pool.shuffled(unit=unit, seed=6) != control
+
+
+def test_shuffled_keeps_the_no_persona_entry_empty():
+    control = PersonaPool.builtin("lottery").shuffled(seed=0)
+    assert control["none"] == NO_PERSONA
+    with pytest.raises(ConfigError, match="takes 'chars' or 'words', got 'letters'"):
+        PersonaPool.builtin("lottery").shuffled(unit="letters")

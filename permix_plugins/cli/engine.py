@@ -13,6 +13,7 @@ registering its commands when it is imported.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import types
 import typing
@@ -153,3 +154,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PermixError as exc:
         print(f"permix {name}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`permix personas train | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        return 1

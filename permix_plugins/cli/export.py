@@ -7,12 +7,13 @@ imports its adapter when it runs.
 from __future__ import annotations
 
 import sys
+from typing import Literal
 
 from pydantic import Field
 
-from permix_plugins.cli.engine import NoOptions, command, group
+from permix_plugins.cli.engine import command, group
 from permix_plugins.mix_config import MixConfig, MixingOptions
-from permix_plugins.settings import optional_field, reworded
+from permix_plugins.settings import Settings, optional_field, reworded
 from permix_plugins.verl_settings import DataSourceMode, VerlMixSettings, VerlOverridesOptions
 
 _MIX = MixConfig.model_fields
@@ -140,15 +141,25 @@ def _export_verl(args: ExportVerlOptions) -> int:
     return 0
 
 
+class RewardPathOptions(Settings):
+    """The options of ``permix openrlhf-reward-path``."""
+
+    reward: Literal["accuracy", "style"] = Field(
+        default="accuracy",
+        description="what the file rewards: a correct final answer, or the persona's checkable style "
+        "(labels from `permix export openrlhf` on a styled pool)",
+    )
+
+
 @command(
     "openrlhf-reward-path",
-    NoOptions,
+    RewardPathOptions,
     help="print the reward file for OpenRLHF: --reward.remote_url $(permix openrlhf-reward-path)",
 )
-def _openrlhf_reward_path(_options: NoOptions) -> int:
+def _openrlhf_reward_path(options: RewardPathOptions) -> int:
     from permix_plugins.adapters.openrlhf import reward_file
 
-    print(reward_file())
+    print(reward_file(options.reward))
     return 0
 
 

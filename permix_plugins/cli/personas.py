@@ -13,7 +13,9 @@ from permix_plugins.settings import Settings
 class PersonasOptions(Settings):
     """The options of ``permix personas``."""
 
-    pool: str = Field(default="train", description="lottery, train, eval, or a persona file")
+    pool: str = Field(
+        default="train", description="lottery, train, eval, styled, styled_eval, or a persona file"
+    )
     tags: list[str] | None = Field(default=None, description="keep personas carrying any of these tags")
 
 
@@ -25,11 +27,13 @@ class PersonasOptions(Settings):
 )
 def _personas(options: PersonasOptions) -> int:
     from permix_plugins.personas import PersonaPool
+    from permix_plugins.styles import encode_style
 
     pool = PersonaPool.load(options.pool)
     if options.tags:
         pool = pool.filter(tags=options.tags)
     for persona in pool:
-        print(f"{persona.id:<40} [{', '.join(persona.tags)}] {persona.text}")
+        style = f"  style {encode_style(persona.style)}" if persona.style else ""
+        print(f"{persona.id:<40} [{', '.join(persona.tags)}] {persona.text}{style}")
     print(f"# {len(pool)} personas in {pool.name!r}", file=sys.stderr)
     return 0

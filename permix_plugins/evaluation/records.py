@@ -27,11 +27,13 @@ class EvalRecord(Record):
     `answer` is the extracted final answer (None when none was found); `reason` is the verifier's reason code
     (``match``, ``mismatch``, ``no_answer``, ``bad_gold``, ``timeout``, ``error``); `correct` is None when the
     gold answer cannot be parsed. `placement` is where the persona went (``system`` or ``user_prefix``, after any
-    automatic fallback; ``none`` for the no-persona prompt).
+    automatic fallback; ``none`` for the no-persona prompt). `style` is whether the completion met its persona's
+    checkable style (`permix_plugins.styles`); None, and not written, for a persona without one.
     """
 
     key_fields = ("item_id", "persona_id", "sample")
     what = "an evaluation record"
+    omitted_when_none = ("style",)
 
     item_id: str
     persona_id: str
@@ -47,6 +49,7 @@ class EvalRecord(Record):
     temperature: float
     max_new_tokens: int
     seed: int
+    style: bool | None = None
 
     @property
     def no_answer(self) -> bool:
@@ -59,6 +62,6 @@ def read_results(path: str | PathLike[str], *, repair: bool = False) -> list[Eva
     return ResultsFile(path, EvalRecord).read(repair=repair)
 
 
-def stability_rows(records: Iterable[EvalRecord]) -> list[tuple[str, str, bool | None, bool]]:
-    """``(persona_id, item_id, correct, no_answer)`` rows for `StabilityReport.from_results`."""
-    return [(r.persona_id, r.item_id, r.correct, r.no_answer) for r in records]
+def stability_rows(records: Iterable[EvalRecord]) -> list[tuple[str, str, bool | None, bool, bool | None]]:
+    """``(persona_id, item_id, correct, no_answer, style)`` rows for `StabilityReport.from_results`."""
+    return [(r.persona_id, r.item_id, r.correct, r.no_answer, r.style) for r in records]

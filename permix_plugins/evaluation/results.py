@@ -62,6 +62,9 @@ class Record:
 
     key_fields: ClassVar[tuple[str, ...]] = ()
     what: ClassVar[str] = "a results record"
+    omitted_when_none: ClassVar[
+        tuple[str, ...]
+    ] = ()  # fields added later: a None is not written (old lines stay)
 
     @property
     def key(self) -> tuple[Any, ...]:
@@ -70,7 +73,11 @@ class Record:
 
     def to_json(self) -> str:
         """The record as one JSON line (no newline)."""
-        return json.dumps(asdict(self), ensure_ascii=False)
+        data = asdict(self)
+        for name in self.omitted_when_none:
+            if data[name] is None:
+                del data[name]
+        return json.dumps(data, ensure_ascii=False)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, where: str = "record") -> Self:

@@ -43,10 +43,11 @@ from permix_plugins.evaluation.backends.base import Backend, generate
 from permix_plugins.evaluation.records import EvalRecord, stability_rows
 from permix_plugins.evaluation.results import digest
 from permix_plugins.evaluation.runs import write_report
-from permix_plugins.personas import PersonaPool
+from permix_plugins.personas import Persona, PersonaPool
 from permix_plugins.prompting import DEFAULT_INSTRUCTION, Placement, build_messages
 from permix_plugins.settings import Settings
 from permix_plugins.stability import StabilityReport
+from permix_plugins.styles import style_holds
 
 __all__ = [
     "EVAL",
@@ -187,10 +188,10 @@ def _evaluate(
     checker = verifier
 
     def work(chunk: _Chunk) -> list[EvalRecord]:
-        persona_id, persona_text, rows = chunk
+        persona, rows = chunk
         messages = [
             build_messages(
-                item.problem, persona_text, placement=used_placement, instruction=settings.instruction
+                item.problem, persona.text or None, placement=used_placement, instruction=settings.instruction
             )
             for item, _ in rows
         ]
@@ -205,11 +206,11 @@ def _evaluate(
             for k, s in enumerate(missing)
         ]
         verdicts = checker.verify_batch([item.answer for item, _, _ in slots], [text for _, _, text in slots])
-        shared = settings.record_fields(used_placement if persona_text else "none")
+        shared = settings.record_fields(used_placement if persona.text else "none")
         return [
             EvalRecord(
                 item_id=item.id,
-                persona_id=persona_id,
+                persona_id=persona.id,
                 sample=sample,
                 gold=item.answer,
                 completion=text,
@@ -217,12 +218,13 @@ def _evaluate(
                 reason=str(verdict.reason),
                 correct=verdict.correct,
                 **shared,
+                style=style_holds(persona.style, text),
             )
             for (item, sample, text), verdict in zip(slots, verdicts, strict=True)
         ]
 
     todo = _plan(items, pool, samples, done, chunk_size)
-    total = sum(len(missing) for _, _, rows in todo for _, missing in rows)
+    total = sum(len(missing) for _, rows in todo for _, missing in rows)
     new = runs.run_chunks(
         todo, work, results=store, total=total, description=f"eval {backend.model_id}", progress=progress
     )
@@ -265,7 +267,9 @@ class EvalConfig(runs.RunConfig):
     )
     split: str | None = Field(default=None, description="dataset split (default: the source's test split)")
     limit: int | None = Field(default=None, ge=1, description="evaluate the first N problems")
-    personas: str = Field(default="lottery", description="lottery, eval, train, or a persona file")
+    personas: str = Field(
+        default="lottery", description="lottery, eval, train, styled, styled_eval, or a persona file"
+    )
     samples: int = Field(default=1, ge=1, description="completions per problem and persona")
     instruction: str | None = Field(
         default=DEFAULT_INSTRUCTION, description="text after each problem ('' for none)"
@@ -346,7 +350,7 @@ def _read_problems(problems: Iterable[Mapping[str, Any]]) -> tuple[EvalItem, ...
     return tuple(items)
 
 
-_Chunk = tuple[str, str, list[tuple[EvalItem, list[int]]]]
+_Chunk = tuple[Persona, list[tuple[EvalItem, list[int]]]]
 
 
 def _plan(
@@ -356,7 +360,7 @@ def _plan(
     done: Mapping[tuple[str, str, int], Any],
     size: int,
 ) -> list[_Chunk]:
-    """The remaining work as chunks ``(persona_id, persona_text, [(item, missing samples)])``.
+    """The remaining work as chunks ``(persona, [(item, missing samples)])``.
 
     A chunk holds one persona and one count of missing samples (so one backend call serves it), at most `size`
     items.
@@ -369,5 +373,5 @@ def _plan(
             if missing:
                 groups.setdefault(len(missing), []).append((item, missing))
         for group in groups.values():
-            chunks.extend((persona.id, persona.text, group[i : i + size]) for i in range(0, len(group), size))
+            chunks.extend((persona, group[i : i + size]) for i in range(0, len(group), size))
     return chunks

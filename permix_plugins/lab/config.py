@@ -70,6 +70,23 @@ class LabConfig(Settings):
         None, ge=1, description="held-out personas drawn from eval_pool; None: all"
     )
     lottery_pool: str = "lottery"
+    warmup_pool: str = Field(
+        "styled", description="styled personas the warm-up teaches (with the lab's plain personas)"
+    )
+    warmup_persona_prob: float = Field(
+        0.6, ge=0, le=1, description="share of warm-up demonstrations with a persona"
+    )
+    weak_personas: tuple[str, ...] = Field(
+        ("ships-parrot", "ranch-hand", "town-crier", "whispering-librarian", "bedtime-storyteller", "judge"),
+        description="warm-up personas whose demonstrations are worse (the start model's persona lottery)",
+    )
+    weak_error_rate: float = Field(
+        0.6, ge=0, le=1, description="share of a weak persona's demonstrations that are wrong"
+    )
+    reply: str = Field(
+        "It is \\boxed{{answer}}.",
+        description="the plain demonstration reply, {answer} replaced; a styled persona's is written in its style",
+    )
     instruction: str | None = Field(None, description="format instruction in every prompt")
     max_new_tokens: int = Field(12, ge=1)
     eval_batch_size: int = Field(128, ge=1)
