@@ -191,6 +191,7 @@ def evaluate(
         "max_new_tokens": max_new_tokens,
         "seed": seed,
         "placement": used_placement,
+        **runs.backend_notes(backend),
         **dict(meta or {}),
     }
     return EvalResult(records, _report(records, n_bootstrap, seed, run_meta))

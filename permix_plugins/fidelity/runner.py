@@ -187,6 +187,8 @@ def evaluate_fidelity(
         "judge_max_new_tokens": judge_max_new_tokens,
         "seed": seed,
         "placement": used_placement,
+        **runs.backend_notes(model),
+        **runs.backend_notes(judge, "judge_notes"),
         **dict(meta or {}),
     }
     return FidelityResult(records, _report(records, n_bootstrap, seed, run_meta))
