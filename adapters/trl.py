@@ -242,12 +242,31 @@ def _barrier() -> None:
 
 
 def _refuse_sharded_models(args: Any, trainer: Any) -> None:
-    from transformers.integrations import is_deepspeed_zero3_enabled
-
-    accelerator = getattr(trainer, "accelerator", None)
-    fsdp = bool(getattr(args, "fsdp", None)) or bool(getattr(accelerator, "is_fsdp2", False))
-    if is_deepspeed_zero3_enabled() or fsdp:
+    if _is_sharded(args, trainer):
         raise ConfigError(
             "PersonaStabilityCallback generates on one process, which a model sharded by DeepSpeed ZeRO-3 or FSDP "
             "cannot do; evaluate checkpoints with `permix eval` instead, or train with ZeRO-2/DDP"
         )
+
+
+def _is_sharded(args: Any, trainer: Any) -> bool:
+    """Whether the weights are split across processes (FSDP of any version, DeepSpeed ZeRO-3), however launched.
+
+    `args.fsdp` alone misses `accelerate launch --config_file fsdp1.yaml` (TRL's accelerate_configs), which leaves it
+    empty: accelerate builds the plugin from ACCELERATE_USE_FSDP instead (accelerate 1.16.0 accelerator.py:372-376)
+    and records it in the shared state with distributed_type FSDP (state.py:971-977, 998). The Trainer reads that
+    state: transformers 5.10.4 trainer.py:830 sets `is_fsdp_enabled`. ZeRO-3 from `--deepspeed ds.json` or from
+    ACCELERATE_USE_DEEPSPEED both end in `args.deepspeed_plugin` (training_args.py:1635-1650), whose `zero_stage` is
+    read from the config file when one is given (accelerate dataclasses.py:1194-1199), and which the Trainer hands
+    to its Accelerator (trainer.py:706).
+    """
+    from transformers.integrations import is_deepspeed_zero3_enabled
+
+    distributed_state = getattr(args, "distributed_state", None)
+    fsdp = (
+        bool(getattr(trainer, "is_fsdp_enabled", False))
+        or bool(getattr(args, "fsdp", None))
+        or getattr(distributed_state, "distributed_type", None) == "FSDP"  # a str enum; no trainer= needed
+    )
+    zero_stage = getattr(getattr(args, "deepspeed_plugin", None), "zero_stage", None)
+    return fsdp or zero_stage == 3 or is_deepspeed_zero3_enabled()

@@ -2,7 +2,9 @@
 
 `FakeOpenAIServer(answer)` serves ``POST /v1/chat/completions``; `answer(persona_text, user_text, index)`
 returns the text of choice `index`. `script` (a list of ``(status, delay_s)``) makes the next requests fail or
-stall; `rejects` names request fields the server refuses with HTTP 400, as an older server does.
+stall; `rejects` names request fields the server refuses with HTTP 400, as an older server does, and `ignores`
+fields it accepts but does not apply, as llama.cpp's server did with ``max_completion_tokens``. A token here is a
+word: the server cuts each answer at the length limit it applies and reports ``usage.completion_tokens``.
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ class FakeOpenAIServer:
         api_key: str | None = None,
         max_choices: int | None = None,
         rejects: frozenset[str] = frozenset(),
+        ignores: frozenset[str] = frozenset(),
     ) -> None:
         self.answer = answer
         self.rejects = rejects
+        self.ignores = ignores
         self.api_key = api_key
         self.max_choices = max_choices  # serve at most this many choices per request (a server ignoring `n`)
         self.script: list[
@@ -87,15 +91,13 @@ class FakeOpenAIServer:
             n = payload.get("n", 1)
             if self.max_choices is not None:
                 n = min(n, self.max_choices)
+            applied = [
+                k for k in ("max_completion_tokens", "max_tokens") if k in payload and k not in self.ignores
+            ]
+            limit = payload[applied[0]] if applied else None
+            texts = [_cut(self.answer(persona, messages[-1]["content"], i), limit) for i in range(n)]
             choices = [
-                {
-                    "index": i,
-                    "message": {
-                        "role": "assistant",
-                        "content": self.answer(persona, messages[-1]["content"], i),
-                    },
-                    "finish_reason": "stop",
-                }
+                {"index": i, "message": {"role": "assistant", "content": texts[i]}, "finish_reason": "stop"}
                 for i in reversed(range(n))  # out of order on purpose: clients must sort by index
             ]
             return 200, {
@@ -103,6 +105,7 @@ class FakeOpenAIServer:
                 "object": "chat.completion",
                 "model": payload["model"],
                 "choices": choices,
+                "usage": {"completion_tokens": sum(len(text.split()) for text in texts)},
             }
         finally:
             with self._lock:
@@ -128,3 +131,8 @@ class FakeOpenAIServer:
                 pass
 
         return Handler
+
+
+def _cut(text: str, limit: int | None) -> str:
+    words = text.split()
+    return text if limit is None or len(words) <= limit else " ".join(words[:limit])

@@ -216,6 +216,44 @@ def test_the_callback_is_a_trainer_callback_named_for_its_module():
         adapter.PersonaCallback  # noqa: B018
 
 
+def test_callback_refuses_every_sharding_the_trainer_knows(tmp_path, tiny_tokenizer):
+    """The decision on a real GRPOTrainer's own objects.
+
+    A sharded accelerate state cannot be built on CPU: accelerate 1.16.0 records an FSDP plugin only for
+    multi-accelerator device types (state.py:947-977), and DeepSpeed needs the deepspeed package. So the test sets
+    the attributes those paths set: `is_fsdp_enabled` (transformers 5.10.4 trainer.py:830) and the DeepSpeedPlugin
+    that TrainingArguments builds (training_args.py:1645-1650), each a real object.
+    """
+    from accelerate.utils import DeepSpeedPlugin, DistributedType
+    from transformers import TrainingArguments
+
+    trainer = _trainer(tmp_path, PersonaMixDataset(PROBLEMS, LOTTERY), tiny_tokenizer)
+    _refuse_sharded_models(trainer.args, trainer)  # one process, whole model: allowed
+
+    # `accelerate launch --config_file fsdp1.yaml` leaves args.fsdp empty; only the Trainer's flag tells.
+    assert not trainer.args.fsdp
+    trainer.is_fsdp_enabled = True
+    with pytest.raises(ConfigError, match="ZeRO-3 or FSDP"):
+        _refuse_sharded_models(trainer.args, trainer)
+    trainer.is_fsdp_enabled = False
+
+    trainer.args.deepspeed_plugin = DeepSpeedPlugin(zero_stage=2)  # optimizer states sharded, weights whole
+    _refuse_sharded_models(trainer.args, trainer)
+    trainer.args.deepspeed_plugin = DeepSpeedPlugin(zero_stage=3)
+    with pytest.raises(ConfigError, match="ZeRO-3 or FSDP"):
+        _refuse_sharded_models(trainer.args, trainer)
+
+    # Without trainer=: FSDP from the arguments, or from the accelerate state the arguments share.
+    fsdp_args = TrainingArguments(tmp_path, use_cpu=True, report_to="none", fsdp="full_shard")
+    with pytest.raises(ConfigError, match="ZeRO-3 or FSDP"):
+        _refuse_sharded_models(fsdp_args, None)
+    launched = SimpleNamespace(
+        fsdp=None, distributed_state=SimpleNamespace(distributed_type=DistributedType.FSDP)
+    )
+    with pytest.raises(ConfigError, match="ZeRO-3 or FSDP"):
+        _refuse_sharded_models(launched, None)
+
+
 @pytest.mark.slow
 def test_stability_callback_under_two_processes(tmp_path):
     """DDP on CPU (gloo): the main process generates, the other waits, both finish every step together."""

@@ -548,8 +548,97 @@ def test_openai_backend_falls_back_to_max_tokens_for_older_servers():
         assert backend.generate([PROMPT] * 2, n=1, temperature=0.0) == [["\\boxed{1}"]] * 2
         backend.close()
     # refused once, then the older name for this request and the next
-    limits = [{k: p[k] for k in ("max_completion_tokens", "max_tokens") if k in p} for p in server.payloads]
-    assert limits == [{"max_completion_tokens": 7}, {"max_tokens": 7}, {"max_tokens": 7}]
+    assert _limits(server) == [{"max_completion_tokens": 7}, {"max_tokens": 7}, {"max_tokens": 7}]
+    assert backend.notes == {
+        "length_limit": "max_tokens: the server refused max_completion_tokens (HTTP 400)"
+    }
+
+
+def _limits(server: FakeOpenAIServer) -> list[dict[str, int]]:
+    return [{k: p[k] for k in ("max_completion_tokens", "max_tokens") if k in p} for p in server.payloads]
+
+
+def rambling_answer(persona, user, index):
+    """Twelve words, then the answer: only a server that ignores a 5-token limit sends the answer back."""
+    return "let me think about this one slowly and carefully step by step \\boxed{1}"
+
+
+def test_openai_backend_switches_to_max_tokens_when_the_server_ignores_the_limit(caplog):
+    """llama.cpp's server before its PR 19831 took max_completion_tokens and generated without bound."""
+    with FakeOpenAIServer(rambling_answer, ignores=frozenset({"max_completion_tokens"})) as server:
+        backend = OpenAIBackend("m", base_url=server.base_url, concurrency=1, max_new_tokens=5)
+        with caplog.at_level(logging.WARNING, logger="permix_plugins.evaluation.backends.openai_backend"):
+            outs = backend.generate([PROMPT] * 2, n=1, temperature=0.0)
+        backend.close()
+    assert outs == [["let me think about this"]] * 2  # the unbounded answer was asked for again
+    assert _limits(server) == [{"max_completion_tokens": 5}, {"max_tokens": 5}, {"max_tokens": 5}]
+    assert backend.notes == {
+        "length_limit": "max_tokens: the server ignored max_completion_tokens "
+        "(13 completion tokens for 1 answer(s) of at most 5)"
+    }
+    assert [r.levelname for r in caplog.records] == ["WARNING"] and "max_tokens from now on" in caplog.text
+
+
+def test_openai_backend_switches_once_under_concurrent_requests(caplog):
+    with FakeOpenAIServer(rambling_answer, ignores=frozenset({"max_completion_tokens"})) as server:
+        server.delay_s = 0.05  # several requests in flight with the ignored name
+        backend = OpenAIBackend("m", base_url=server.base_url, concurrency=4, max_new_tokens=5)
+        with caplog.at_level(logging.WARNING, logger="permix_plugins.evaluation.backends.openai_backend"):
+            outs = backend.generate([PROMPT] * 8, n=1, temperature=0.0)
+        backend.close()
+    assert outs == [["let me think about this"]] * 8
+    assert len(caplog.records) == 1 and backend.notes["length_limit"].startswith(
+        "max_tokens: the server ignored"
+    )
+    ignored = [p for p in server.payloads if "max_completion_tokens" in p]
+    assert ignored and len(server.payloads) == 8 + len(ignored)  # each unbounded answer asked again, once
+
+
+def test_openai_backend_counts_the_limit_per_choice():
+    """usage sums every choice: 3 answers of 4 tokens are within a limit of 5, even from a server ignoring it."""
+    short = "so it is \\boxed{1}"
+    with FakeOpenAIServer(lambda p, u, i: short, ignores=frozenset({"max_completion_tokens"})) as server:
+        backend = OpenAIBackend("m", base_url=server.base_url, max_new_tokens=5)
+        assert backend.generate([PROMPT], n=3, temperature=1.0) == [[short] * 3]
+        backend.close()
+    assert _limits(server) == [{"max_completion_tokens": 5}] and backend.notes == {}
+
+
+def test_openai_backend_notes_a_server_that_ignores_both_limits(caplog):
+    both = frozenset({"max_completion_tokens", "max_tokens"})
+    with FakeOpenAIServer(rambling_answer, ignores=both) as server:
+        backend = OpenAIBackend("m", base_url=server.base_url, concurrency=1, max_new_tokens=5)
+        with caplog.at_level(logging.WARNING, logger="permix_plugins.evaluation.backends.openai_backend"):
+            outs = backend.generate([PROMPT] * 2, n=1, temperature=0.0)
+        backend.close()
+    assert outs == [[rambling_answer(None, "", 0)]] * 2  # nothing left to try: the answers as they came
+    assert _limits(server) == [{"max_completion_tokens": 5}, {"max_tokens": 5}, {"max_tokens": 5}]
+    assert backend.notes == {
+        "length_limit": "none: the server ignored max_tokens (13 completion tokens for 1 answer(s) of at most 5)"
+    }
+    assert len(caplog.messages) == 2 and "ignored max_completion_tokens (13" in caplog.messages[0]
+    assert "ignored max_tokens (13" in caplog.messages[1] and "not bounded" in caplog.messages[1]
+
+
+def test_evaluation_report_keeps_the_length_limit_switch():
+    def ramble_then_answer(persona, user, index):
+        return "well " * 10 + right_answer(persona, user, index)  # 11 tokens
+
+    ignores = frozenset({"max_completion_tokens"})
+    runs = {}
+    for limit in (32, 5):
+        with (
+            FakeOpenAIServer(ramble_then_answer, ignores=ignores) as server,
+            OpenAIBackend("m", base_url=server.base_url, concurrency=1) as backend,
+        ):
+            runs[limit] = evaluate(
+                backend, PROBLEMS, POOL, max_new_tokens=limit, progress=False, n_bootstrap=10
+            )
+    assert "backend_notes" not in runs[32].report.meta and runs[32].report.mean == 1.0  # within the limit
+    bounded = runs[5].report
+    assert bounded.meta["backend_notes"]["length_limit"].startswith("max_tokens: the server ignored")
+    assert bounded.mean == 0.0  # every answer cut at 5 tokens, before its \\boxed{}
+    assert {r.completion for r in runs[5].records} == {"well well well well well"}
 
 
 def test_openai_backend_needs_a_base_url(monkeypatch):

@@ -397,6 +397,20 @@ REPLIES = {
 }  # fmt: skip
 
 
+def test_fidelity_report_keeps_what_each_backend_learned_about_its_server():
+    model, judge = ScriptedModel(), ScriptedJudge(REPLIES)
+    model.notes = {"length_limit": "max_tokens: the server ignored max_completion_tokens (...)"}
+    report = evaluate_fidelity(
+        model, judge, POOL, questions_per_task=1, progress=False, n_bootstrap=10
+    ).report
+    assert report.meta["backend_notes"] == model.notes and "judge_notes" not in report.meta
+    judge.notes = {"length_limit": "max_tokens: the server refused max_completion_tokens (HTTP 400)"}
+    report = evaluate_fidelity(
+        model, judge, POOL, questions_per_task=1, progress=False, n_bootstrap=10
+    ).report
+    assert report.meta["judge_notes"] == judge.notes
+
+
 def test_evaluate_fidelity_scores_resumes_and_skips_none(tmp_path):
     results = tmp_path / "fidelity.jsonl"
     model, judge = ScriptedModel(), ScriptedJudge(REPLIES)

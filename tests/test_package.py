@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import doctest
 import importlib
+import importlib.util
 import json
 import re
 import subprocess
@@ -130,3 +131,69 @@ def test_wheel_contains_adapters_and_installs_cleanly(tmp_path):
         "permix_plugins/adapters/__init__.py"
     )
     assert has_pool == "True"
+
+
+@pytest.fixture
+def check_extras(monkeypatch):
+    """scripts/check_extras.py as a module (registered while the test runs, for its dataclass)."""
+    spec = importlib.util.spec_from_file_location("check_extras", ROOT / "scripts" / "check_extras.py")
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "check_extras", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_all_holds_every_extra_but_openrlhf(check_extras):
+    extras = check_extras.optional_dependencies(ROOT)
+    assert check_extras.coverage_problems(extras) == []
+    assert check_extras.members_of_all(extras) == set(extras) - {"all", "openrlhf"}
+
+
+def test_extras_check_names_each_extra_that_does_not_resolve(check_extras, tmp_path, capsys):
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "p"\n[project.optional-dependencies]\n'
+        'a = ["x"]\nb = ["y"]\nc = ["z"]\nall = ["permix-plugins[a,b]"]\n'
+    )
+    assert check_extras.check(tmp_path) == [
+        "[c] is not in [all]: add it there, or to NOT_IN_ALL in scripts/check_extras.py with the reason"
+    ]
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "p"\n[project.optional-dependencies]\na = ["x"]\nb = ["y"]\nall = ["permix-plugins[a,b]"]\n'
+    )
+    calls = []
+
+    def resolver(failing):
+        def resolve(project, extra):
+            calls.append(extra)
+            ok = extra not in failing
+            return check_extras.Resolution(extra, ok, 1.0, "" if ok else f"{extra}: conflict\ndetail")
+
+        return resolve
+
+    assert check_extras.check(tmp_path, resolve=resolver(set())) == []
+    assert calls == ["all"]  # one resolution stands for every member
+    calls.clear()
+    assert check_extras.check(tmp_path, resolve=resolver({"all", "b"})) == [
+        "[b] does not install; pip says:\n    b: conflict\n    detail"
+    ]
+    assert calls == ["all", "a", "b"]
+    assert check_extras.check(tmp_path, resolve=resolver({"all"})) == [
+        "each extra installs alone, but not all together:\n    all: conflict\n    detail"
+    ]
+    assert check_extras.check(tmp_path, only=["a"], resolve=resolver({"a"})) == [
+        "[a] does not install; pip says:\n    a: conflict\n    detail"
+    ]
+    assert "[b] does NOT resolve" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_every_extra_resolves_on_the_index():
+    """pip resolves `.[all]` against the package index (about a minute; CI reaches PyPI)."""
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "check_extras.py")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "[all] resolves" in out.stdout

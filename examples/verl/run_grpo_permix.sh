@@ -2,6 +2,8 @@
 # PerMix-RLVR with verl 0.9: GRPO on Qwen2.5-1.5B-Instruct, GSM8K (or MATH), vLLM rollout, personas mixed on line.
 #
 #   pip install "permix-plugins[verl]" "verl[vllm]==0.9.1"       # on the GPU machine
+#     (plain `verl` is not enough: main_ppo's default trainer.use_v1=true imports transfer_queue, which
+#      verl[vllm] brings through verl[verl-core]; verl 0.9.1 verl/trainer/main_ppo.py:183 and :137)
 #   bash examples/verl/run_grpo_permix.sh                         # GSM8K, one node of 4 GPUs
 #   PROBLEMS=math_train.jsonl TEST_PROBLEMS=math500 MAX_RESPONSE_LENGTH=2048 bash examples/verl/run_grpo_permix.sh
 #   MIX=static bash examples/verl/run_grpo_permix.sh              # personas written into the parquet files instead

@@ -229,7 +229,7 @@ def _evaluate(
         todo, work, results=store, total=total, description=f"eval {backend.model_id}", progress=progress
     )
     records = runs.in_plan_order(wanted, done, new)
-    run_meta = {**settings.report_meta(used_placement), **dict(meta or {})}
+    run_meta = {**settings.report_meta(used_placement), **runs.backend_notes(backend), **dict(meta or {})}
     return EvalResult(records, _report(records, n_bootstrap, settings.seed, run_meta))
 
 

@@ -45,6 +45,7 @@ __all__ = [
     "RunConfig",
     "RunKind",
     "RunSettings",
+    "backend_notes",
     "check_generation",
     "closing",
     "describe_pool",
@@ -424,6 +425,20 @@ def closing(backend: Backend) -> Iterator[Backend]:
         yield backend
     finally:
         close_backend(backend)
+
+
+def backend_notes(backend: Backend, key: str = "backend_notes") -> dict[str, Any]:
+    """What `backend` learned about its server during the run (its ``notes``, e.g. `OpenAIBackend`'s length-limit
+    switch), as run metadata: ``{key: notes}``, or nothing when there is none.
+
+    Example:
+        >>> class Served:
+        ...     notes = {"length_limit": "max_tokens: the server ignored max_completion_tokens (...)"}
+        >>> backend_notes(Served())["backend_notes"]["length_limit"].split(":")[0], backend_notes(object())
+        ('max_tokens', {})
+    """
+    notes = dict(getattr(backend, "notes", None) or {})
+    return {key: notes} if notes else {}
 
 
 def default_max_new_tokens(backend: Backend, default: int = SOLUTION_MAX_NEW_TOKENS) -> int:

@@ -240,7 +240,12 @@ def _evaluate_fidelity(
         progress=progress,
     )
     records = runs.in_plan_order(wanted, done, new)
-    run_meta = {**settings.report_meta(used_placement), **dict(meta or {})}
+    run_meta = {
+        **settings.report_meta(used_placement),
+        **runs.backend_notes(model),
+        **runs.backend_notes(judge, "judge_notes"),
+        **dict(meta or {}),
+    }
     return FidelityResult(records, _report(records, n_bootstrap, settings.seed, run_meta))
 
 

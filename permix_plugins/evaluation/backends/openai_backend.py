@@ -6,7 +6,10 @@ with exponential backoff and jitter (a ``Retry-After`` header is honoured); othe
 with the server's message. The API key comes from `api_key` or ``OPENAI_API_KEY``, the URL from `base_url` or
 ``OPENAI_BASE_URL``. A server that returns fewer than `n` choices is asked again for the rest. The length limit goes
 out as ``max_completion_tokens`` (``vllm serve`` marks ``max_tokens`` deprecated); a server that rejects that name
-(HTTP 400/422 naming it) gets ``max_tokens`` from then on.
+(HTTP 400/422 naming it) gets ``max_tokens`` from then on. So does a server that ignores it without a word (its
+``usage.completion_tokens`` beyond the limit: llama.cpp's server before its PR 19831, llamafile, llama-cpp-python),
+after a warning; the answer that ran past the limit is asked for again. `notes` keeps the switch for the run's
+report (``backend_notes`` in its metadata).
 """
 
 from __future__ import annotations
@@ -106,9 +109,12 @@ class OpenAIBackend:
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
         )
         self._jitter = random.Random()
-        self._limit_key = "max_completion_tokens"  # "max_tokens" once the server has refused the newer name
+        # "max_tokens" once the server has refused or ignored the newer name
+        self._limit_key = "max_completion_tokens"
         self._lock = threading.Lock()
         self.requests = 0  # HTTP attempts made (including retries), for logs and tests
+        self.notes: dict[str, str] = {}  # what the run learned about the server, for its report
+        self._unbounded = False  # the server ignores both names of the limit (warned once)
 
     def generate(
         self,
@@ -179,14 +185,12 @@ class OpenAIBackend:
                 last_error = f"{type(exc).__name__}: {exc or 'no detail'}"
             else:
                 if response.status_code == 200:
-                    return self._parse(response)
+                    texts, spent = self._parse(response)
+                    return self._within_limit(payload, texts, spent)
                 body = _short(response.text)
                 if _refuses_max_completion_tokens(response.status_code, body, payload):
-                    self._limit_key = "max_tokens"
-                    logger.info("%s refused max_completion_tokens; sending max_tokens instead", self.url)
-                    older = dict(payload)
-                    older["max_tokens"] = older.pop("max_completion_tokens")
-                    return self._post(older)
+                    self._use_max_tokens(f"refused max_completion_tokens (HTTP {response.status_code})")
+                    return self._post(_with_max_tokens(payload))
                 if response.status_code not in RETRY_STATUS:
                     hint = _HINTS.get(response.status_code, "").format(base_url=self.base_url)
                     if response.status_code == 400 and "system" in body.lower():
@@ -209,15 +213,47 @@ class OpenAIBackend:
             f"{last_error} (is the server up? raise --timeout or lower --concurrency if it is overloaded)"
         )
 
-    def _parse(self, response: Any) -> list[str]:
+    def _parse(self, response: Any) -> tuple[list[str], int | None]:
+        """The choices' texts in index order, and ``usage.completion_tokens`` (None if the server gives none)."""
         try:
             data = response.json()
             choices = sorted(data["choices"], key=lambda c: c.get("index", 0))
-            return [(choice.get("message") or {}).get("content") or "" for choice in choices]
+            texts = [(choice.get("message") or {}).get("content") or "" for choice in choices]
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise GenerationError(
                 f"{self.url} returned a body that is not a chat completion ({exc}): {_short(response.text)}"
             ) from exc
+        usage = data.get("usage")
+        spent = usage.get("completion_tokens") if isinstance(usage, dict) else None
+        return texts, spent if isinstance(spent, int) and not isinstance(spent, bool) else None
+
+    def _within_limit(self, payload: dict[str, Any], texts: list[str], spent: int | None) -> list[str]:
+        """`texts`, unless the server generated past the limit it was sent (``usage`` counts every choice):
+        then the limit goes out as ``max_tokens`` and the request again; if that is ignored too, it is noted
+        (there is no third name to try)."""
+        key = "max_completion_tokens" if "max_completion_tokens" in payload else "max_tokens"
+        limit = payload.get(key)
+        if spent is None or limit is None or spent <= limit * len(texts):
+            return texts
+        seen = f"{spent} completion tokens for {len(texts)} answer(s) of at most {limit}"
+        if key == "max_completion_tokens":
+            self._use_max_tokens(f"ignored max_completion_tokens ({seen})", level=logging.WARNING)
+            return self._post(_with_max_tokens(payload))
+        with self._lock:
+            first, self._unbounded = not self._unbounded, True
+            self.notes["length_limit"] = f"none: the server ignored max_tokens ({seen})"
+        if first:
+            logger.warning("%s ignored max_tokens (%s): completions are not bounded", self.url, seen)
+        return texts
+
+    def _use_max_tokens(self, why: str, level: int = logging.INFO) -> None:
+        """Send the limit as ``max_tokens`` from now on (once: concurrent requests may all find out)."""
+        with self._lock:
+            if self._limit_key == "max_tokens":
+                return
+            self._limit_key = "max_tokens"
+            self.notes["length_limit"] = f"max_tokens: the server {why}"
+        logger.log(level, "%s %s; sending max_tokens from now on", self.url, why)
 
     def _backoff(self, attempt: int) -> float:
         with self._lock:
@@ -228,6 +264,12 @@ class OpenAIBackend:
 def _refuses_max_completion_tokens(status: int, body: str, payload: Mapping[str, Any]) -> bool:
     """An older server's answer to the newer name: a 400/422 whose message names it."""
     return status in (400, 422) and "max_completion_tokens" in payload and "max_completion_tokens" in body
+
+
+def _with_max_tokens(payload: Mapping[str, Any]) -> dict[str, Any]:
+    older = dict(payload)
+    older["max_tokens"] = older.pop("max_completion_tokens")
+    return older
 
 
 def _retry_after(value: str | None) -> float | None:
