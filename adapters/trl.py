@@ -1,9 +1,11 @@
-"""TRL glue: measure persona stability while `GRPOTrainer` trains.
+"""TRL glue: measure persona stability while `GRPOTrainer` trains, and a dataset file for ``trl grpo``.
 
 Persona-mixed GRPO itself needs no adapter: pass a `PersonaMixDataset` as ``train_dataset`` and
 `permix_plugins.math.accuracy_reward` as a reward function, and TRL logs ``persona/<id>/accuracy`` and
-``persona/<id>/no_answer`` for the personas of each batch. What this module adds is `PersonaStabilityCallback`,
-which evaluates the model being trained on held-out problems under held-out personas every N steps:
+``persona/<id>/no_answer`` for the personas of each batch. Without Python, `export_trl` (``permix export trl``)
+writes that dataset to a file for TRL's own script, ``trl grpo --dataset_name DIR --reward_funcs
+permix_plugins.math.accuracy_reward``. What this module adds besides is `PersonaStabilityCallback`, which evaluates
+the model being trained on held-out problems under held-out personas every N steps:
 
     trainer = GRPOTrainer(model=..., reward_funcs=[accuracy_reward], train_dataset=train, args=config)
     trainer.add_callback(PersonaStabilityCallback(load_problems("gsm8k", limit=64), "eval", trainer=trainer))
@@ -22,21 +24,33 @@ PersonaStabilityCallback`` does that).
 from __future__ import annotations
 
 import logging
+import os
+from collections import Counter
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from permix_plugins._optional import require
 from permix_plugins.errors import ConfigError
 from permix_plugins.evaluation.runner import evaluate
+from permix_plugins.math import accuracy_reward
 from permix_plugins.personas import PersonaPool
 from permix_plugins.problems import normalize_problems
 from permix_plugins.prompting import DEFAULT_INSTRUCTION
 from permix_plugins.stability import StabilityReport
 
-__all__ = ["PersonaStabilityCallback", "stability_metrics"]
+if TYPE_CHECKING:
+    from datasets import Dataset
+
+    from permix_plugins.mix_config import MixConfig
+
+__all__ = ["REWARD_FUNC", "PersonaStabilityCallback", "TrlExport", "export_trl", "stability_metrics"]
 
 logger = logging.getLogger(__name__)
+
+REWARD_FUNC = f"{accuracy_reward.__module__}.{accuracy_reward.__name__}"
+"""The reward for ``trl grpo --reward_funcs``, by the dotted path TRL imports (trl/scripts/grpo.py, lines 100-105)."""
 
 
 def stability_metrics(report: StabilityReport, prefix: str = "permix") -> dict[str, float]:
@@ -270,3 +284,117 @@ def _is_sharded(args: Any, trainer: Any) -> bool:
     )
     zero_stage = getattr(getattr(args, "deepspeed_plugin", None), "zero_stage", None)
     return fsdp or zero_stage == 3 or is_deepspeed_zero3_enabled()
+
+
+# ------------------------------------------------------------------------------------------- trl grpo's file
+_WRITERS = {".jsonl": "to_json", ".json": "to_json", ".parquet": "to_parquet"}  # suffixes load_dataset reads
+
+
+@dataclass(frozen=True)
+class TrlExport:
+    """What `export_trl` wrote: the file, its rows, the rows per persona id, and the split that
+    ``load_dataset(<the file's directory>)`` reads it into."""
+
+    path: Path
+    rows: int
+    per_persona: Mapping[str, int]
+    split: str
+
+    def trl_flags(self) -> list[str]:
+        """The flags of ``trl grpo`` that train on the file with permix's reward."""
+        directory = str(self.path.parent.resolve())
+        return [
+            "--dataset_name",
+            directory,
+            "--dataset_train_split",
+            self.split,
+            "--reward_funcs",
+            REWARD_FUNC,
+        ]
+
+
+def export_trl(
+    path: str | Path,
+    problems: Dataset | Iterable[Mapping[str, Any]] | str | Path,
+    pool: PersonaPool | str | None = None,
+    *,
+    config: MixConfig | None = None,
+    num_proc: int | None = None,
+    **settings: Any,
+) -> TrlExport:
+    """Write the `PersonaMixDataset` of these arguments (`pool`, a `MixConfig` and/or its fields as keywords) to a
+    ``.jsonl`` or ``.parquet`` file for ``trl grpo``; the file appears complete or not at all.
+
+    The rows keep every column of the dataset: ``prompt`` (chat messages), ``persona_id``, ``persona_style`` (a
+    styled pool), ``answer`` and the problem's own. TRL hands them all to the reward: `GRPOConfig`'s
+    ``remove_unused_columns`` is False by default (trl/trainer/grpo_config.py:473, TRL 1.16), and
+    ``GRPOTrainer._calculate_rewards`` passes every column but ``prompt``/``completion``/``completion_ids`` to each
+    reward function as a keyword (trl/trainer/grpo_trainer.py:1584-1585), so `accuracy_reward` reads ``answer`` and
+    logs ``persona/<id>/accuracy``. (``--remove_unused_columns true`` keeps only ``prompt``, grpo_trainer.py:1249,
+    and the reward then stops, asking for the gold answers.)
+
+    ``trl grpo --dataset_name X`` calls ``load_dataset(X)`` (trl/scripts/grpo.py:132), which in datasets 5 reads a
+    local directory but not a single file, so the file is read through its directory. That directory must hold
+    nothing else that ``load_dataset`` would read into the file's split (a ``test.jsonl`` beside a ``train.jsonl``
+    is fine: it is another split); otherwise the file is removed again and a `ConfigError` names the others.
+
+    Example:
+        >>> import tempfile
+        >>> from permix_plugins import load_problems
+        >>> out = Path(tempfile.mkdtemp()) / "train.jsonl"
+        >>> export = export_trl(out, load_problems("synthetic", limit=4), "train", persona_prob=0.0)
+        >>> export.rows, dict(export.per_persona), export.split
+        (4, {'none': 4}, 'train')
+    """
+    from permix_plugins.mixing import PersonaMixDataset
+
+    path = Path(path)
+    writer = _WRITERS.get(path.suffix.lower())
+    if writer is None:
+        raise ConfigError(
+            f"load_dataset picks its reader from the file extension; name the output '*.jsonl' or '*.parquet' "
+            f"(got '{path}')"
+        )
+    mixed = PersonaMixDataset(problems, pool, config=config, num_proc=num_proc, **settings)
+    if len(mixed) == 0:
+        raise ConfigError("there are no problems to export (check --problems, --split and --limit)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    try:
+        getattr(mixed, writer)(str(partial))
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    try:
+        split = _split_of(path)
+    except ConfigError:
+        path.unlink()
+        raise
+    per_persona = Counter(mixed["persona_id"])
+    return TrlExport(path=path, rows=len(mixed), per_persona=dict(per_persona), split=split)
+
+
+def _split_of(path: Path) -> str:
+    """The split ``load_dataset(path.parent)`` reads `path` into, by datasets' own rules (its builder's
+    ``data_files``), provided no other file joins it there."""
+    from datasets import load_dataset_builder
+
+    target = path.resolve()
+    try:
+        data_files = load_dataset_builder(str(path.parent)).config.data_files
+    except FileNotFoundError:  # datasets' EmptyDatasetError: no file it reads (ours is hidden)
+        data_files = {}
+    for split, files in data_files.items():
+        found = {Path(file).resolve() for file in files}
+        if target in found:
+            others = sorted(str(file) for file in found - {target})
+            if others:
+                raise ConfigError(
+                    f"load_dataset('{path.parent}') would read {', '.join(others)} into split '{split}' along "
+                    f"with {path.name}; write the export into a directory of its own"
+                )
+            return str(split)
+    raise ConfigError(
+        f"load_dataset('{path.parent}') would not read {path.name} (it skips hidden files and reads one format "
+        "per directory); write the export into a directory of its own, under a name without a leading '.'"
+    )

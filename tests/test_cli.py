@@ -48,7 +48,7 @@ def test_commands_are_listed_in_their_groups_order():
     targets = {
         name: list(commands[name]._subparsers._group_actions[0].choices) for name in ("export", "models")
     }
-    assert targets == {"export": ["openrlhf", "verl"], "models": ["list", "get"]}
+    assert targets == {"export": ["openrlhf", "verl", "trl"], "models": ["list", "get"]}
     assert "write a persona-mixed dataset in a trainer's own file format" in " ".join(
         parser.format_help().split()
     )

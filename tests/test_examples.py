@@ -1,8 +1,10 @@
-"""The TRL example: its offline default runs, ModelConfig's flags shape the model, the README's GPU recipe parses
-with the script's own parser and installs a vLLM that TRL supports."""
+"""The TRL example: its offline default runs, ModelConfig's flags shape the model, it saves the trained model and
+resumes from a checkpoint as TRL's own script does, the README's GPU recipe parses with the script's own parser and
+installs a vLLM that TRL supports."""
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import subprocess
@@ -123,6 +125,55 @@ def test_model_flags_reach_the_model(tmp_path, monkeypatch):
     base = model.get_base_model()
     assert base.model.embed_tokens.weight.dtype == torch.bfloat16
     assert base.config._attn_implementation == "eager"
+
+
+def _train(grpo_permix, output_dir: Path, model_dir: Path, *flags: str):
+    """The example's `main` on the tiny model, a checkpoint every step, no stability report."""
+    from trl import GRPOConfig, ModelConfig, TrlParser
+
+    parser = TrlParser((grpo_permix.PermixArguments, GRPOConfig, ModelConfig))
+    args = parser.parse_args_and_config(
+        [
+            "--config", str(EXAMPLE.parent / "tiny_cpu.yaml"), "--output_dir", str(output_dir),
+            "--model_name_or_path", str(model_dir), "--per_device_train_batch_size", "4",
+            "--num_generations", "2", "--max_completion_length", "4", "--stability_problems", "",
+            "--save_strategy", "steps", "--save_steps", "1", *flags,
+        ]
+    )  # fmt: skip
+    return grpo_permix.main(*args)
+
+
+def _steps(log_history: list[dict]) -> list[int]:
+    return [record["step"] for record in log_history if "loss" in record]  # one training record per step
+
+
+def test_saves_the_final_model_and_resumes_from_a_checkpoint(tmp_path, monkeypatch, tiny_model_dir):
+    """As TRL's own grpo.py: the trained model lands in --output_dir, and --resume_from_checkpoint continues a run
+    from that checkpoint's step instead of starting over."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    grpo_permix = _example(monkeypatch)
+    first = _train(grpo_permix, tmp_path / "first", tiny_model_dir, "--max_steps", "1")
+    saved = AutoModelForCausalLM.from_pretrained(tmp_path / "first")  # fails if nothing was saved there
+    trained = first.model.state_dict()
+    assert saved.state_dict().keys() == trained.keys()
+    assert all(torch.equal(tensor, trained[name]) for name, tensor in saved.state_dict().items())
+    assert AutoTokenizer.from_pretrained(tmp_path / "first").chat_template  # the tokenizer is saved beside it
+
+    checkpoint = tmp_path / "first" / "checkpoint-1"
+    resumed = _train(
+        grpo_permix, tmp_path / "resumed", tiny_model_dir, "--max_steps", "3",
+        "--resume_from_checkpoint", str(checkpoint),
+    )  # fmt: skip
+    # steps 2 and 3 were trained here; step 1 is the first run's, read back from its checkpoint
+    checkpoints = sorted(p.name for p in (tmp_path / "resumed").glob("checkpoint-*"))
+    assert checkpoints == ["checkpoint-2", "checkpoint-3"]
+    state = json.loads((tmp_path / "resumed" / "checkpoint-3" / "trainer_state.json").read_text())
+    assert state["global_step"] == resumed.state.global_step == 3
+    assert _steps(state["log_history"]) == [1, 2, 3]
+    assert state["log_history"][0] == first.state.log_history[0]
+    assert (tmp_path / "resumed" / "model.safetensors").is_file()
 
 
 def test_vllm_extra_is_the_range_trl_supports():

@@ -12,6 +12,8 @@ A real recipe (GPU + vLLM; see README "TRL recipe"):
 
 Every GRPOConfig and ModelConfig flag works as in TRL's own GRPO script (``--dtype``, ``--attn_implementation``,
 ``--use_peft`` with the ``--lora_*`` flags, ``--load_in_4bit``); the PerMix flags are listed in `PermixArguments`.
+As there, the trained model is saved in ``--output_dir`` at the end (``--push_to_hub`` also pushes it), and
+``--resume_from_checkpoint OUTPUT_DIR/checkpoint-N`` continues a run from that checkpoint's step.
 """
 
 from __future__ import annotations
@@ -107,6 +109,13 @@ def model_init_kwargs(model_args: ModelConfig, training_args: GRPOConfig) -> dic
     }
 
 
+def hub_dataset(problems: str) -> str | None:
+    """The Hub dataset a problem source names (for the model card), if it names one."""
+    from permix_plugins.problems import HUB_SOURCES
+
+    return HUB_SOURCES[problems].path if problems in HUB_SOURCES else None
+
+
 def main(permix_args: PermixArguments, training_args: GRPOConfig, model_args: ModelConfig) -> GRPOTrainer:
     problems = load_problems(
         permix_args.problems, split=permix_args.problems_split, limit=permix_args.problems_limit
@@ -138,7 +147,15 @@ def main(permix_args: PermixArguments, training_args: GRPOConfig, model_args: Mo
             output_dir=f"{training_args.output_dir}/stability",
         )
         trainer.add_callback(stability)
-    trainer.train()
+    # As TRL's own script (trl/scripts/grpo.py, TRL 1.16, line 150): --resume_from_checkpoint names a checkpoint
+    # directory and goes to train() as given, so the run continues from that checkpoint's global step.
+    trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+    # ... and then lines 156-160: the final model (and tokenizer) in --output_dir, pushed only with --push_to_hub.
+    trainer.save_model(training_args.output_dir)
+    trainer.accelerator.print(f"model saved to {training_args.output_dir}")
+    if training_args.push_to_hub:
+        trainer.push_to_hub(dataset_name=hub_dataset(permix_args.problems))
+        trainer.accelerator.print(f"model pushed to https://huggingface.co/{trainer.hub_model_id}")
     if stability is not None and trainer.is_world_process_zero():
         (first_step, before), (last_step, after) = stability.reports[0], stability.reports[-1]
         print(f"persona stability on {after.n_items} held-out problems x {len(after.personas)} personas")

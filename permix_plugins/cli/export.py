@@ -1,4 +1,4 @@
-"""``permix export openrlhf|verl``, ``permix openrlhf-reward-path``, ``permix verl-overrides``: a trainer's inputs.
+"""``permix export openrlhf|verl|trl``, ``permix openrlhf-reward-path``, ``permix verl-overrides``: a trainer's inputs.
 
 The mixing options are `MixConfig`'s fields (`MixingOptions`); each handler builds one `MixConfig` from them and
 imports its adapter when it runs.
@@ -138,6 +138,41 @@ def _export_verl(args: ExportVerlOptions) -> int:
     print(f"data.train_files={written['train'].resolve()}")
     if "test" in written:
         print(f"data.val_files={written['test'].resolve()}")
+    return 0
+
+
+class ExportTrlOptions(ExportOptions):
+    """The options of ``permix export trl``."""
+
+    split: str = Field(default="train", description="problem split to train on (a local file is used whole)")
+    out: str = Field(
+        description="output file (.jsonl or .parquet), in a directory of its own: trl grpo reads the directory"
+    )
+
+
+@command(
+    "trl",
+    ExportTrlOptions,
+    group=_EXPORT,
+    help="JSONL or parquet for TRL's own script: trl grpo $(permix export trl ...) --model_name_or_path ...",
+    description="Write the rows of a PersonaMixDataset (prompt as chat messages, persona_id, persona_style for a "
+    "styled pool, answer, and the problem's own columns) to --out, and print the flags of `trl grpo` that train "
+    "on it with permix's reward: --dataset_name (the file's directory, which load_dataset reads), "
+    "--dataset_train_split and --reward_funcs permix_plugins.math.accuracy_reward. trl grpo keeps every column "
+    "(remove_unused_columns is false by default) and passes it to the reward, which logs persona/<id>/accuracy.",
+)
+def _export_trl(args: ExportTrlOptions) -> int:
+    from permix_plugins.adapters.trl import export_trl
+    from permix_plugins.personas import NO_PERSONA_ID
+    from permix_plugins.problems import load_problems
+
+    export = export_trl(
+        args.out, load_problems(args.problems, split=args.split, limit=args.limit), config=args.mix_config()
+    )
+    with_persona = export.rows - export.per_persona.get(NO_PERSONA_ID, 0)
+    print(f"# wrote {export.rows} rows to {export.path} ({with_persona} with a persona, split "
+          f"{export.split!r} of {export.path.parent})", file=sys.stderr)  # fmt: skip
+    print(" ".join(export.trl_flags()))
     return 0
 
 
