@@ -154,14 +154,15 @@ class LabConfig(Settings):
 # Overrides of the defaults: the CI-sized tiny lab, and the real-model lab at full and CI size.
 _QUICK = {
     "train_problems": 300,
-    "test_problems": 6,
-    "eval_personas": ("topologist", "plumber", "mermaid"),
+    "test_problems": 4,
+    "eval_personas": ("topologist", "plumber"),
     "hidden_size": 32,
-    "sft_steps": 60,
-    "sft_batch_size": 32,
+    "sft_steps": 40,
+    "sft_batch_size": 16,
     "grpo_steps": 2,
-    "grpo_batch_size": 16,
+    "grpo_batch_size": 8,
     "num_generations": 4,
+    "max_new_tokens": 24,
     "n_bootstrap": 100,
 }
 _REAL = {

@@ -40,7 +40,7 @@ __all__ = [
 ARM_TEXT = {
     "floor": "the instruct model before the style warm-up",
     "start": "the start model",
-    "rlvr": "RLVR (no persona)",
+    "rlvr": "plain RLVR, no persona",
     "permix": "PerMix-RLVR",
     "control": "PerMix with shuffled personas",
 }
