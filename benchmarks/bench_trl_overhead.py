@@ -25,10 +25,10 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 from datasets import Dataset
 from transformers import TrainerCallback
-from trl import GRPOConfig, GRPOTrainer
 from trl.rewards import accuracy_reward as trl_accuracy_reward
 
 from permix_plugins import PersonaMixDataset, PersonaPool, load_problems
+from permix_plugins.cpu_grpo import cpu_grpo_trainer
 from permix_plugins.math import accuracy_reward
 from permix_plugins.tinylm import build_model, build_tokenizer
 
@@ -48,29 +48,19 @@ class StepTimer(TrainerCallback):
 def run(dataset: Dataset, reward, tokenizer, steps: int) -> list[float]:
     timer = StepTimer()
     with tempfile.TemporaryDirectory() as out:
-        config = GRPOConfig(
+        trainer = cpu_grpo_trainer(
+            build_model(tokenizer, hidden_size=64, num_layers=2, seed=0),
+            tokenizer,
+            dataset,
+            [reward],
             output_dir=out,
+            callbacks=[timer],
             max_steps=steps,
             per_device_train_batch_size=16,
             num_generations=4,
             max_completion_length=48,
             learning_rate=1e-4,
             logging_steps=10 * steps,
-            bf16=False,
-            use_cpu=True,
-            gradient_checkpointing=False,
-            report_to="none",
-            save_strategy="no",
-            seed=0,
-            disable_tqdm=True,
-        )
-        trainer = GRPOTrainer(
-            model=build_model(tokenizer, hidden_size=64, num_layers=2, seed=0),
-            reward_funcs=[reward],
-            train_dataset=dataset,
-            args=config,
-            processing_class=tokenizer,
-            callbacks=[timer],
         )
         trainer.train()
     return timer.times[1:]  # the first step pays one-time costs (worker start-up, caches)

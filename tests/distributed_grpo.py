@@ -11,9 +11,9 @@ import os
 import sys
 
 from permix_plugins.adapters.trl import PersonaStabilityCallback
-from trl import GRPOConfig, GRPOTrainer
 
 from permix_plugins import PersonaMixDataset, PersonaPool, load_problems
+from permix_plugins.cpu_grpo import cpu_grpo_trainer
 from permix_plugins.math import accuracy_reward
 from permix_plugins.tinylm import build_model, build_tokenizer
 
@@ -21,27 +21,13 @@ from permix_plugins.tinylm import build_model, build_tokenizer
 def main(out: str) -> None:
     tokenizer = build_tokenizer()
     train = PersonaMixDataset(load_problems("synthetic", limit=32, levels=[0]), PersonaPool.builtin("train"))
-    config = GRPOConfig(
+    trainer = cpu_grpo_trainer(
+        build_model(tokenizer, hidden_size=32, num_layers=1, num_heads=2),
+        tokenizer,
+        train,
+        [accuracy_reward],
         output_dir=out,
-        max_steps=2,
-        per_device_train_batch_size=4,
         num_generations=4,
-        max_completion_length=8,
-        logging_steps=1,
-        bf16=False,
-        use_cpu=True,
-        gradient_checkpointing=False,
-        report_to="none",
-        save_strategy="no",
-        seed=0,
-        disable_tqdm=True,
-    )
-    trainer = GRPOTrainer(
-        model=build_model(tokenizer, hidden_size=32, num_layers=1, num_heads=2),
-        reward_funcs=[accuracy_reward],
-        train_dataset=train,
-        args=config,
-        processing_class=tokenizer,
     )
     callback = PersonaStabilityCallback(
         load_problems("synthetic", split="test", limit=2, levels=[0]),

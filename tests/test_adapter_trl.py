@@ -17,9 +17,10 @@ pytest.importorskip("trl")
 from datasets import Dataset
 from permix_plugins.adapters import trl as adapter
 from permix_plugins.adapters.trl import PersonaStabilityCallback, _refuse_sharded_models, stability_metrics
-from trl import GRPOConfig, GRPOTrainer
+from trl import GRPOTrainer
 
 from permix_plugins import PersonaMixDataset, PersonaPool, load_problems
+from permix_plugins.cpu_grpo import cpu_grpo_trainer
 from permix_plugins.errors import ConfigError
 from permix_plugins.math import accuracy_reward, accuracy_reward_async, style_reward
 from permix_plugins.prompting import DEFAULT_INSTRUCTION
@@ -30,34 +31,9 @@ HELD_OUT = load_problems("synthetic", split="test", limit=3, seed=0, levels=[1])
 LOTTERY = PersonaPool.builtin("lottery")
 
 
-def _config(tmp_path, **overrides) -> GRPOConfig:
-    settings = {
-        "output_dir": str(tmp_path),
-        "max_steps": 2,
-        "per_device_train_batch_size": 4,
-        "num_generations": 2,
-        "max_completion_length": 8,
-        "learning_rate": 1e-3,
-        "logging_steps": 1,
-        "bf16": False,
-        "use_cpu": True,
-        "gradient_checkpointing": False,
-        "report_to": "none",
-        "save_strategy": "no",
-        "seed": 0,
-    }
-    settings.update(overrides)
-    return GRPOConfig(**settings)
-
-
-def _trainer(tmp_path, dataset, tokenizer, reward=accuracy_reward, **overrides) -> GRPOTrainer:
-    return GRPOTrainer(
-        model=build_model(tokenizer, hidden_size=32, num_layers=1, num_heads=2, seed=0),
-        reward_funcs=[reward],
-        train_dataset=dataset,
-        args=_config(tmp_path, **overrides),
-        processing_class=tokenizer,
-    )
+def _trainer(tmp_path, dataset, tokenizer, rewards=(accuracy_reward,), **overrides) -> GRPOTrainer:
+    model = build_model(tokenizer, hidden_size=32, num_layers=1, num_heads=2, seed=0)
+    return cpu_grpo_trainer(model, tokenizer, dataset, rewards, output_dir=tmp_path, **overrides)
 
 
 def _persona_keys(history: list[dict]) -> set[str]:
@@ -70,7 +46,7 @@ def test_grpo_trains_on_a_persona_mixed_dataset_and_logs_per_persona_metrics(
     tmp_path, tiny_tokenizer, reward
 ):
     train = PersonaMixDataset(PROBLEMS, PersonaPool.builtin("train"), persona_prob=0.5, seed=0)
-    trainer = _trainer(tmp_path, train, tiny_tokenizer, reward=reward)
+    trainer = _trainer(tmp_path, train, tiny_tokenizer, rewards=[reward])
     trainer.train()
     history = trainer.state.log_history
     name = reward.__name__
@@ -88,13 +64,7 @@ def test_grpo_trains_on_a_persona_mixed_dataset_and_logs_per_persona_metrics(
 def test_grpo_logs_style_beside_accuracy_and_trains_on_the_style_reward(tmp_path, tiny_tokenizer):
     styled = PersonaPool.builtin("styled")
     train = PersonaMixDataset(PROBLEMS, styled, persona_prob=1.0, seed=0)
-    trainer = GRPOTrainer(
-        model=build_model(tiny_tokenizer, hidden_size=32, num_layers=1, num_heads=2, seed=0),
-        reward_funcs=[accuracy_reward, style_reward],
-        train_dataset=train,
-        args=_config(tmp_path),
-        processing_class=tiny_tokenizer,
-    )
+    trainer = _trainer(tmp_path, train, tiny_tokenizer, rewards=[accuracy_reward, style_reward])
     trainer.train()
     history = trainer.state.log_history
     assert any("rewards/style_reward/mean" in entry for entry in history)

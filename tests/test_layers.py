@@ -23,7 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "_version", "_lazy", "_warn_once", "_text", "verify_workers"),  # no permix import
     ("_optional", "settings", "_cached_map", "answers"),
     ("styles",),
-    ("personas", "prompting", "exact", "models", "tinylm", "_reporting"),
+    ("personas", "prompting", "exact", "models", "tinylm", "cpu_grpo", "_reporting"),
     ("mix_config", "problems", "verifier", "stability"),
     ("mixing", "math", "verl_settings"),
     ("evaluation",),

@@ -146,11 +146,10 @@ def test_permix_eval_on_the_real_model_with_the_lottery_pool(
 def test_grpo_with_lora_on_the_real_model(checkpoint: Path, tmp_path: Path) -> None:
     """TRL's GRPOTrainer, 2 steps: persona-mixed prompts, the math reward, the stability callback, LoRA."""
     import torch
-    from peft import LoraConfig
     from permix_plugins.adapters.trl import PersonaStabilityCallback
-    from trl import GRPOConfig, GRPOTrainer
 
     from permix_plugins import PersonaMixDataset
+    from permix_plugins.cpu_grpo import cpu_grpo_trainer
     from permix_plugins.math import accuracy_reward
 
     train = PersonaMixDataset(
@@ -159,26 +158,15 @@ def test_grpo_with_lora_on_the_real_model(checkpoint: Path, tmp_path: Path) -> N
         persona_prob=0.5,
         seed=0,
     )
-    args = GRPOConfig(
-        output_dir=str(tmp_path),
-        max_steps=2,
-        per_device_train_batch_size=4,
-        num_generations=2,
+    trainer = cpu_grpo_trainer(  # TRL loads the tokenizer from the checkpoint
+        str(checkpoint),
+        None,
+        train,
+        [accuracy_reward],
+        output_dir=tmp_path,
+        lora_rank=8,
         max_completion_length=24,
         learning_rate=1e-4,
-        logging_steps=1,
-        use_cpu=True,
-        bf16=False,
-        report_to="none",
-        save_strategy="no",
-        seed=0,
-    )
-    trainer = GRPOTrainer(
-        model=str(checkpoint),
-        reward_funcs=[accuracy_reward],
-        train_dataset=train,
-        args=args,
-        peft_config=LoraConfig(r=8, lora_alpha=16, target_modules="all-linear", task_type="CAUSAL_LM"),
     )
     held_out = PersonaPool([*list(PersonaPool.builtin("eval"))[:2], NO_PERSONA], name="eval-2+none")
     callback = PersonaStabilityCallback(
@@ -206,12 +194,14 @@ def test_grpo_with_lora_on_the_real_model(checkpoint: Path, tmp_path: Path) -> N
 def test_the_trl_example_takes_a_model_name(
     checkpoint: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from trl import GRPOConfig, ModelConfig
+    from trl import ModelConfig
+
+    from permix_plugins.cpu_grpo import cpu_grpo_config
 
     monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "examples" / "trl"))
     import grpo_permix
 
-    args = GRPOConfig(output_dir=str(tmp_path), bf16=False, use_cpu=True, report_to="none")
+    args = cpu_grpo_config(tmp_path)
     # TRL loads model and tokenizer from the checkpoint the name resolves to
     assert grpo_permix.model_path(ModelConfig(model_name_or_path=NAME), args) == str(checkpoint)
 

@@ -206,8 +206,8 @@ def _grpo(
 ) -> Any:
     from tqdm.auto import tqdm
     from transformers import PrinterCallback, TrainerCallback
-    from trl import GRPOConfig, GRPOTrainer
 
+    from permix_plugins.cpu_grpo import cpu_grpo_trainer
     from permix_plugins.math import accuracy_reward
 
     dataset = PersonaMixDataset(
@@ -235,8 +235,14 @@ def _grpo(
         def on_train_end(self, args, state, control, **kwargs):
             self.bar.close()
 
-    args = GRPOConfig(
-        output_dir=str(out),
+    trainer = cpu_grpo_trainer(
+        model,
+        tokenizer,
+        dataset,
+        [accuracy_reward],
+        output_dir=out,
+        callbacks=[Progress()],  # its bar replaces TRL's (cpu_grpo_config disables that)
+        lora_rank=config.lora_rank,
         max_steps=config.grpo_steps,
         per_device_train_batch_size=config.grpo_batch_size,
         num_generations=config.num_generations,
@@ -244,30 +250,7 @@ def _grpo(
         learning_rate=config.grpo_lr,
         temperature=config.temperature,
         logging_steps=every,
-        bf16=False,
-        use_cpu=True,
-        gradient_checkpointing=False,
-        report_to="none",
-        save_strategy="no",
         seed=config.seed,
-        disable_tqdm=True,  # Progress shows the bar
-    )
-    peft_config = None
-    if config.lora_rank is not None:
-        from peft import LoraConfig
-
-        rank = config.lora_rank
-        peft_config = LoraConfig(
-            r=rank, lora_alpha=2 * rank, target_modules="all-linear", task_type="CAUSAL_LM"
-        )
-    trainer = GRPOTrainer(
-        model=model,
-        reward_funcs=[accuracy_reward],
-        train_dataset=dataset,
-        args=args,
-        processing_class=tokenizer,
-        callbacks=[Progress()],
-        peft_config=peft_config,
     )
     trainer.remove_callback(PrinterCallback)  # Progress reports instead of raw log dicts
     trainer.train()
