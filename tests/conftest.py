@@ -46,3 +46,13 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory):
     from permix_plugins.tinylm import save_tiny_model
 
     return save_tiny_model(tmp_path_factory.mktemp("tiny-model"), hidden_size=32, num_layers=1, num_heads=2)
+
+
+@pytest.fixture(scope="module")
+def tiny_lm():
+    """A tiny Llama and its own character tokenizer, in memory (a test may change the tokenizer's settings)."""
+    from permix_plugins.tinylm import build_model, build_tokenizer
+
+    tokenizer = build_tokenizer()
+    return build_model(tokenizer, hidden_size=32, num_layers=1, num_heads=2), tokenizer
+
