@@ -56,3 +56,27 @@ def tiny_lm():
     tokenizer = build_tokenizer()
     return build_model(tokenizer, hidden_size=32, num_layers=1, num_heads=2), tokenizer
 
+
+@pytest.fixture(scope="module")
+def verifier():
+    """A `MathVerifier` of the module's own: two warm workers, `verifier_setup.TIMEOUT_S` per check."""
+    from verifier_setup import TIMEOUT_S
+
+    from permix_plugins.verifier import MathVerifier
+
+    with MathVerifier(timeout_s=TIMEOUT_S, workers=2) as warm:
+        assert warm.warm_up() == 2
+        yield warm
+
+
+@pytest.fixture(scope="module")
+def fast_default_verifier():
+    """The default verifier (the one every reward uses) with 1.5 s per check and one warm worker, for a module."""
+    from permix_plugins import verifier as verifier_module
+
+    configured = verifier_module.configure(timeout_s=1.5, workers=1)
+    configured.warm_up()
+    yield configured
+    verifier_module.configure()  # back to the environment's settings (workers start lazily)
+    configured.close()
+
