@@ -80,3 +80,10 @@ def fast_default_verifier():
     verifier_module.configure()  # back to the environment's settings (workers start lazily)
     configured.close()
 
+
+@pytest.fixture(scope="module")
+def verl_tokenizer(tiny_model_dir):
+    """The tiny model's character tokenizer as verl loads it from a path (needs the verl extra)."""
+    from verl.utils import hf_tokenizer
+
+    return hf_tokenizer(str(tiny_model_dir), trust_remote_code=True)
