@@ -87,3 +87,11 @@ def verl_tokenizer(tiny_model_dir):
     from verl.utils import hf_tokenizer
 
     return hf_tokenizer(str(tiny_model_dir), trust_remote_code=True)
+
+
+@pytest.fixture(scope="session")
+def builtin_pools():
+    """Every built-in persona pool by name."""
+    from permix_plugins.personas import BUILTIN_POOLS, PersonaPool
+
+    return {name: PersonaPool.builtin(name) for name in BUILTIN_POOLS}
