@@ -15,9 +15,7 @@ from typing import Any
 
 import pytest
 from openrlhf_setup import OPENRLHF, needs_openrlhf
-from permix_plugins.adapters.openrlhf import (
-    reward_file,
-)
+from permix_plugins.adapters.openrlhf import reward_file
 
 from permix_plugins.cli import build_parser, main
 

@@ -6,12 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from permix_plugins.adapters.openrlhf import (
-    Label,
-    decode_label,
-    export_jsonl,
-    openrlhf_rows,
-)
+from permix_plugins.adapters.openrlhf import Label, decode_label, export_jsonl, openrlhf_rows
 
 from permix_plugins import PersonaMixDataset, PersonaPool, load_problems
 from permix_plugins.errors import ConfigError

@@ -23,6 +23,11 @@ from permix_plugins.math import OPENRLHF_LOG_KEYS, openrlhf_reward
 pytestmark = pytest.mark.usefixtures("fast_default_verifier")
 
 
+# ------------------------------------------------------------------------------------------------------------
+# reward_func on its own: the contract, threads, failures
+# ------------------------------------------------------------------------------------------------------------
+
+
 def test_batch_shapes_types_and_keys_are_stable():
     import torch
 

@@ -24,13 +24,10 @@ from verl.trainer.ppo.reward import get_custom_reward_fn, resolve_reward_manager
 from verl_configs import compose_verl
 
 import permix_plugins.math as permix_math
-from permix_plugins import (
-    PersonaPool,
-    build_messages,
-)
+from permix_plugins import PersonaPool, build_messages
 from permix_plugins.errors import ConfigError
 
-TRAIN, LOTTERY = PersonaPool.builtin("train"), PersonaPool.builtin("lottery")
+LOTTERY = PersonaPool.builtin("lottery")
 FLAGS = ("no_answer", "bad_gold", "timeout", "error")
 
 # (persona, response, gold, eos, expected score, expected flag): decoded from real token ids by each manager.

@@ -1,5 +1,5 @@
-"""The backend registry (`evaluation/backends/registry.py`): names, options per backend, model resolution, and
-the package's import order."""
+"""The backend registry (`evaluation/backends/registry.py`): names, options per backend, a missing model path,
+and a backends package without import cycles."""
 
 from __future__ import annotations
 

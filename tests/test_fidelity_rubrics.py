@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from permix_plugins.fidelity.questions import (
-    TASKS,
-)
+from permix_plugins.fidelity.questions import TASKS
 from permix_plugins.fidelity.rubrics import JUDGE_SYSTEM_PROMPT, RUBRICS, judge_messages
 
 

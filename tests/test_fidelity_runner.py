@@ -12,9 +12,7 @@ import pytest
 from scripted_fidelity import PG_FILES, ScriptedJudge, write_personagym
 
 from permix_plugins.errors import ConfigError
-from permix_plugins.fidelity.questions import (
-    load_personagym_questions,
-)
+from permix_plugins.fidelity.questions import load_personagym_questions
 from permix_plugins.fidelity.records import read_fidelity_results
 from permix_plugins.fidelity.runner import evaluate_fidelity
 from permix_plugins.personas import NO_PERSONA, Persona, PersonaPool
