@@ -419,7 +419,7 @@ _LEVELS: dict[int, Callable[[random.Random], tuple[str, Fraction]]] = {
 _DEFAULT_LEVELS = (1, 2, 3, 4)
 
 
-def _format(value: Fraction) -> str:
+def _fraction_text(value: Fraction) -> str:
     return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
 
 
@@ -467,7 +467,7 @@ def synthetic_problems(
         seen.add(problem)
         rows["id"].append("syn-" + hashlib.blake2b(problem.encode(), digest_size=6).hexdigest())
         rows["problem"].append(problem)
-        rows["answer"].append(_format(value))
+        rows["answer"].append(_fraction_text(value))
         rows["level"].append(level)
         if len(seen) == n:
             return Dataset.from_dict(rows)
