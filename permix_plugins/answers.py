@@ -228,7 +228,7 @@ def _anchored(text: str) -> tuple[Extraction | None, str]:
     """The boxed, hash and phrase rules, in that order; also the text left for the later rules."""
     boxes, unclosed = _boxes(text)
     if boxes:
-        _, end, boxed = _run(boxes, text, last=True)
+        _, end, boxed = _joined_spans(boxes, text, last=True)
         later = _last_phrase(text, end, after_box=True)  # "\boxed{255} ... The final answer is $10,455$."
         return (Extraction(later, "phrase") if later else Extraction(boxed, "boxed")), text
     if unclosed is not None:  # a botched box: later rules must not read numbers out of it
@@ -290,7 +290,7 @@ def _joined(text: str, end: int, start: int) -> bool:
     return "\n\n" not in gap and _JOINED_GAP_RE.fullmatch(_GAP_NOISE_RE.sub(" ", gap)) is not None
 
 
-def _run(spans: list[tuple[int, int, str]], text: str, *, last: bool) -> tuple[int, int, str]:
+def _joined_spans(spans: list[tuple[int, int, str]], text: str, *, last: bool) -> tuple[int, int, str]:
     """The last (or first) span with the spans joined to it, at most `_MAX_ANCHORS`: (start, end, "a, b, c")."""
     order = spans[: -_MAX_ANCHORS - 1 : -1] if last else spans[:_MAX_ANCHORS]
     run = [order[0]]
@@ -340,7 +340,7 @@ def _clean_phrase(raw: str, *, from_prose: bool = True) -> str | None:
         return None
     spans = [span for span in _math_spans(text) if span[2]]
     if spans and spans[0][0] == 0:  # "$x = 2$ and $x = 3$.": the math right after the phrase, joined
-        return _run(spans, text, last=False)[2] or None
+        return _joined_spans(spans, text, last=False)[2] or None
     for opener in ("$$", "$", "\\(", "\\["):
         if text.startswith(opener):  # an unclosed delimiter
             text = text[len(opener) :]
@@ -387,7 +387,7 @@ def _last_math(text: str, window: int) -> tuple[int, int, str] | None:
         for start, end, content in _math_spans(text)[-_MAX_ANCHORS:]
         if end > window and content and not _PROSE_RE.search(_TEXT_ARG_RE.sub("", content))
     ]
-    return _run(spans, text, last=True) if spans else None
+    return _joined_spans(spans, text, last=True) if spans else None
 
 
 def _unanchored(text: str) -> Extraction:

@@ -141,14 +141,16 @@ class MixConfig(BaseModel):
 
     def copies(self, pool: PersonaPool) -> int:
         """How many times the data is read: `epochs`, or once per persona (and no persona) with `every_persona`."""
-        return len(_every(pool)) if self.every_persona else self.epochs
+        return len(_every_persona_set(pool)) if self.every_persona else self.epochs
 
     def personas_of(self, pool: PersonaPool, rows: np.ndarray, copies: np.ndarray) -> list[Persona | None]:
         """The persona (None: no persona) of each `(row, copy)` pair; vectorised over the two arrays."""
         if self.every_persona:
-            slots = _every(pool)
-            return [_real(slots[c]) for c in copies.tolist()]
-        return _drawn(tuple(pool), seed=self.seed, persona_prob=self.persona_prob, rows=rows, copies=copies)
+            slots = _every_persona_set(pool)
+            return [_persona_or_none(slots[c]) for c in copies.tolist()]
+        return _drawn_personas(
+            tuple(pool), seed=self.seed, persona_prob=self.persona_prob, rows=rows, copies=copies
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The settings as JSON-ready values (without those `every_persona` replaces)."""
@@ -200,24 +202,26 @@ def _splitmix64(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> _U64(31))
 
 
-def _drawn(
+def _drawn_personas(
     personas: tuple[Persona, ...], *, seed: int, persona_prob: float, rows: np.ndarray, copies: np.ndarray
 ) -> list[Persona | None]:
+    """The persona drawn for each `(row, copy)` pair, None where its draw is not below `persona_prob`."""
     seeded = _splitmix64(np.array([seed & _MASK], dtype=_U64))
     key = _splitmix64(_splitmix64(seeded ^ copies.astype(_U64)) ^ rows.astype(_U64))
     uniform = (key >> _U64(11)).astype(np.float64) / float(1 << 53)  # a draw in [0, 1) from the top 53 bits
     picks = _splitmix64(key) % _U64(len(personas))
     return [
-        _real(personas[pick]) if draw < persona_prob else None
+        _persona_or_none(personas[pick]) if draw < persona_prob else None
         for draw, pick in zip(uniform.tolist(), picks.tolist(), strict=True)
     ]
 
 
-def _real(persona: Persona) -> Persona | None:
+def _persona_or_none(persona: Persona) -> Persona | None:
+    """`persona`, or None for the no-persona entry (a row without a persona carries None)."""
     return None if persona.id == NO_PERSONA_ID else persona
 
 
-def _every(pool: PersonaPool) -> tuple[Persona, ...]:
+def _every_persona_set(pool: PersonaPool) -> tuple[Persona, ...]:
     """The personas of an every-persona set: the pool's, with the no-persona prompt first unless it has one."""
     return tuple(pool) if NO_PERSONA_ID in pool else (NO_PERSONA, *pool)
 
@@ -234,7 +238,7 @@ def assign_persona(
         >>> assign_persona(pool, seed=0, row=7, persona_prob=0.0) is None
         True
     """
-    (persona,) = _drawn(
+    (persona,) = _drawn_personas(
         tuple(pool), seed=seed, persona_prob=persona_prob, rows=np.array([row]), copies=np.array([epoch])
     )
     return persona

@@ -97,7 +97,7 @@ def models_dir() -> Path:
 
 def model_dir(name: str) -> Path:
     """The checkpoint directory of the named model (it exists once `get_model` has built it)."""
-    return models_dir() / _named(name).name
+    return models_dir() / _named_model(name).name
 
 
 def get_model(name: str) -> Path:
@@ -112,7 +112,7 @@ def get_model(name: str) -> Path:
         ...
         permix_plugins.errors.ConfigError: unknown model 'smollm2-1.7b'; named models: smollm2-135m-instruct
     """
-    spec = _named(name)
+    spec = _named_model(name)
     target = model_dir(name)
     if (target / MANIFEST).is_file():
         return target
@@ -126,7 +126,7 @@ def get_model(name: str) -> Path:
         logger.info("building %s from %s into %s (one time)", spec.name, gguf, target)
         staging = Path(tempfile.mkdtemp(prefix=f".{spec.name}.", dir=target.parent))
         try:
-            _build(spec, gguf, staging)
+            _dequantize(spec, gguf, staging)
             for path in (staging, *staging.iterdir()):  # mkdtemp and safetensors make them private
                 path.chmod(0o755 if path.is_dir() else 0o644)
             if target.exists():  # without a manifest it is no finished build (copied in by hand, say)
@@ -170,7 +170,7 @@ def resolve_model(name_or_path: str, *, strict: bool = True) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ internals
-def _named(name: str) -> NamedModel:
+def _named_model(name: str) -> NamedModel:
     if name not in MODELS:
         raise ConfigError(f"unknown model {name!r}; named models: {', '.join(MODELS)}")
     return MODELS[name]
@@ -209,7 +209,7 @@ def _locate_gguf(spec: NamedModel) -> Path:
     return files[0]
 
 
-def _build(spec: NamedModel, gguf: Path, out: Path) -> None:
+def _dequantize(spec: NamedModel, gguf: Path, out: Path) -> None:
     """Dequantize the GGUF into a plain float32 checkpoint (model, tokenizer, generation config) in `out`.
 
     A model loaded from GGUF is marked quantized and refuses `save_pretrained`; its weights copied into a

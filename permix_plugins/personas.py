@@ -210,10 +210,10 @@ class PersonaPool:
         if suffix == ".py":
             items = _personagym_literals(source, raw)
         elif suffix == ".json":
-            data = _decode(source, raw, ".json")
+            data = _parse_yaml_or_json(source, raw, ".json")
             if not isinstance(data, list):
                 raise PersonaFileError(
-                    f"persona file {source}: expected a JSON list of strings, got {_kind(data)}"
+                    f"persona file {source}: expected a JSON list of strings, got {_type_name(data)}"
                 )
             items = [(f"entry [{i}]", item) for i, item in enumerate(data)]
         else:
@@ -414,8 +414,8 @@ def _load_builtin(name: str) -> PersonaPool:
 # -- file reading
 
 
-class _Problem(str):
-    """Stands in for an entry that could not be read at all (bad JSONL line, non-literal item)."""
+class _UnreadableEntry(str):
+    """An entry that could not be read at all (a bad JSONL line, a non-literal item), as the reason why."""
 
 
 def _read_text(path: Path) -> str:
@@ -425,7 +425,7 @@ def _read_text(path: Path) -> str:
         raise PersonaFileError(f"cannot read persona file '{path}': {exc}") from exc
 
 
-def _decode(source: str, raw: str, suffix: str) -> Any:
+def _parse_yaml_or_json(source: str, raw: str, suffix: str) -> Any:
     kind = "YAML" if suffix in (".yaml", ".yml") else "JSON"
     try:
         return yaml.safe_load(raw) if kind == "YAML" else json.loads(raw)
@@ -437,14 +437,14 @@ def _jsonl_line(line: str) -> Any:
     try:
         return json.loads(line)
     except json.JSONDecodeError as exc:
-        return _Problem(f"not valid JSON ({exc.msg} at column {exc.colno})")
+        return _UnreadableEntry(f"not valid JSON ({exc.msg} at column {exc.colno})")
 
 
 def _parse_pool(source: str, raw: str, suffix: str, *, name: str) -> PersonaPool:
     if suffix == ".jsonl":
         lines = enumerate(raw.splitlines(), 1)
         return _build_pool(source, [(f"line {n}", _jsonl_line(s)) for n, s in lines if s.strip()], name=name)
-    data = _decode(source, raw, suffix)
+    data = _parse_yaml_or_json(source, raw, suffix)
     if isinstance(data, dict):
         if "personas" not in data or set(data) - {"personas", "description"}:
             raise PersonaFileError(
@@ -454,7 +454,7 @@ def _parse_pool(source: str, raw: str, suffix: str, *, name: str) -> PersonaPool
         data = data["personas"]
     if not isinstance(data, list):
         raise PersonaFileError(
-            f"persona file {source}: expected a list of personas, got {_kind(data)}\n{_ACCEPTED}"
+            f"persona file {source}: expected a list of personas, got {_type_name(data)}\n{_ACCEPTED}"
         )
     return _build_pool(source, [(f"entry [{i}]", entry) for i, entry in enumerate(data)], name=name)
 
@@ -479,12 +479,12 @@ def _build_pool(source: str, entries: list[tuple[str, Any]], *, name: str) -> Pe
     personas: list[Persona] = []
     first_seen: dict[str, str] = {}  # "id:<id>" / "text:<normalised text>" -> where
     for where, record in records:
-        if isinstance(record, _Problem):
+        if isinstance(record, _UnreadableEntry):
             problems.append(f"{where}: {record}")
             continue
         if not isinstance(record, dict):
             problems.append(
-                f"{where}: expected an object {{id?, text, tags?, style?}} or a string, got {_kind(record)}"
+                f"{where}: expected an object {{id?, text, tags?, style?}} or a string, got {_type_name(record)}"
             )
             continue
         try:
@@ -521,7 +521,7 @@ def _description_entries(items: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
         if type(item) is str and item.strip():
             item = {"text": _as_system_prompt(item), "tags": ["personagym"]}
         elif not isinstance(item, str):  # a blank string stays, to be reported as empty text
-            item = _Problem(f"expected a persona description string, got {_kind(item)}")
+            item = _UnreadableEntry(f"expected a persona description string, got {_type_name(item)}")
         entries.append((where, item))
     return entries
 
@@ -550,7 +550,7 @@ def _personagym_literals(source: str, raw: str) -> list[tuple[str, Any]]:
         try:
             value = ast.literal_eval(element)
         except (ValueError, TypeError, SyntaxError):
-            value = _Problem("not a string literal (the file is read, never executed)")
+            value = _UnreadableEntry("not a string literal (the file is read, never executed)")
         items.append((f"entry [{index}] (line {element.lineno})", value))
     return items
 
@@ -602,7 +602,7 @@ def _describe_style(error: Any) -> str:
     return f"must be {accepted} (got {error['input']!r})"
 
 
-def _kind(value: object) -> str:
+def _type_name(value: object) -> str:
     return "null" if value is None else type(value).__name__
 
 

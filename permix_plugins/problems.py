@@ -420,7 +420,7 @@ _LEVELS: dict[int, Callable[[random.Random], tuple[str, Fraction, str]]] = {
 _DEFAULT_LEVELS = (1, 2, 3, 4)
 
 
-def _format(value: Fraction) -> str:
+def _fraction_text(value: Fraction) -> str:
     return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
 
 
@@ -469,7 +469,7 @@ def synthetic_problems(
         seen.add(problem)
         rows["id"].append("syn-" + hashlib.blake2b(problem.encode(), digest_size=6).hexdigest())
         rows["problem"].append(problem)
-        rows["answer"].append(_format(value))
+        rows["answer"].append(_fraction_text(value))
         rows["level"].append(level)
         rows["kind"].append(kind)
         if len(seen) == n:

@@ -186,7 +186,9 @@ class StabilityReport(PersonaReport):
         """
         check_bootstrap(n_bootstrap, confidence)
         table = _Table.read(rows)
-        return _build(table, n_bootstrap=n_bootstrap, confidence=confidence, seed=seed, meta=dict(meta or {}))
+        return _stability_report(
+            table, n_bootstrap=n_bootstrap, confidence=confidence, seed=seed, meta=dict(meta or {})
+        )
 
     # -- reading (JSON: `Report`; `StabilityReport.read("report.json")`)
 
@@ -664,7 +666,7 @@ def _share(index: int, name: str, value: Any, accepted: str) -> float | None:
     return number
 
 
-def _build(
+def _stability_report(
     table: _Table, *, n_bootstrap: int, confidence: float, seed: int, meta: dict[str, Any]
 ) -> StabilityReport:
     cells = table.correct

@@ -46,3 +46,52 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory):
     from permix_plugins.tinylm import save_tiny_model
 
     return save_tiny_model(tmp_path_factory.mktemp("tiny-model"), hidden_size=32, num_layers=1, num_heads=2)
+
+
+@pytest.fixture(scope="module")
+def tiny_lm():
+    """A tiny Llama and its own character tokenizer, in memory (a test may change the tokenizer's settings)."""
+    from permix_plugins.tinylm import build_model, build_tokenizer
+
+    tokenizer = build_tokenizer()
+    return build_model(tokenizer, hidden_size=32, num_layers=1, num_heads=2), tokenizer
+
+
+@pytest.fixture(scope="module")
+def verifier():
+    """A `MathVerifier` of the module's own: two warm workers, `verifier_setup.TIMEOUT_S` per check."""
+    from verifier_setup import TIMEOUT_S
+
+    from permix_plugins.verifier import MathVerifier
+
+    with MathVerifier(timeout_s=TIMEOUT_S, workers=2) as warm:
+        assert warm.warm_up() == 2
+        yield warm
+
+
+@pytest.fixture(scope="module")
+def fast_default_verifier():
+    """The default verifier (the one every reward uses) with 1.5 s per check and one warm worker, for a module."""
+    from permix_plugins import verifier as verifier_module
+
+    configured = verifier_module.configure(timeout_s=1.5, workers=1)
+    configured.warm_up()
+    yield configured
+    verifier_module.configure()  # back to the environment's settings (workers start lazily)
+    configured.close()
+
+
+@pytest.fixture(scope="module")
+def verl_tokenizer(tiny_model_dir):
+    """The tiny model's character tokenizer as verl loads it from a path (needs the verl extra)."""
+    from verl.utils import hf_tokenizer
+
+    return hf_tokenizer(str(tiny_model_dir), trust_remote_code=True)
+
+
+@pytest.fixture(scope="session")
+def builtin_pools():
+    """Every built-in persona pool by name."""
+    from permix_plugins.personas import BUILTIN_POOLS, PersonaPool
+
+    return {name: PersonaPool.builtin(name) for name in BUILTIN_POOLS}

@@ -7,19 +7,13 @@ import math
 
 import pytest
 from fake_openai_server import FakeOpenAIServer
+from permix_cli import run
 
-from permix_plugins.cli import main
 from permix_plugins.evaluation import read_results
 from permix_plugins.problems import load_problems
 from permix_plugins.stability import StabilityReport
 
 LOTTERY = 7
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.mark.slow

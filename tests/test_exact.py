@@ -1,10 +1,14 @@
-"""Exact comparison: number formats, the value side of equations, unicode (issue 12's classes)."""
+"""Exact comparison (`permix_plugins.exact`), the verifier's fast path: number formats, the value side of equations,
+unicode (issue 12's classes), exact values of surds and pi, and the bounds that refuse huge numbers."""
 
 from __future__ import annotations
 
+import tracemalloc
+from fractions import Fraction
+
 import pytest
 
-from permix_plugins.exact import fast_match, to_latex
+from permix_plugins.exact import _exact_value, fast_match, to_latex
 
 
 @pytest.mark.parametrize(
@@ -77,3 +81,88 @@ def test_to_latex_turns_unicode_into_latex():
     assert to_latex("4.5×10⁻³") == r"4.5\times 10^{-3}"
     assert to_latex("2¾ − 1") == r"2\frac{3}{4} - 1"
     assert to_latex("1\u200b0\u00a0000") == "10 000"
+
+
+@pytest.mark.parametrize(
+    ("gold", "pred", "expected"),
+    [
+        ("72", "72.0", True),
+        ("1000", r"\$1{,}000", True),
+        ("1000", "1 000", True),  # spaces removed for identity
+        ("1,2", "12", False),  # not a thousands separator: a decimal comma
+        ("0.25", r"25\%", True),
+        ("25", "25 percent", True),
+        ("0.4", r"4\%", False),
+        (r"25\%", r"0.25\%", False),  # both percent: the numbers compare
+        ("5000000", r"5\text{ million}", True),
+        ("24", "2 dozen", True),
+        ("5", r"5\text{ million}", False),
+        ("5", "5 apples", True),
+        ("2", "2 pi", None),  # not a unit
+        (r"\frac{7}{2}", r"3\frac{1}{2}", True),  # mixed number
+        (r"\frac{1}{2^{99}}", r"\frac{1}{2^{98}}", False),
+        (r"\frac{1}{2004!}", r"\frac{1}{2006!}", False),
+        ("-4", "-2^2", True),  # precedence: -(2^2)
+        ("0.5", "2^-1", True),
+        ("5", "x = 5", True),  # an assignment in the prediction
+        ("x = 5", "5", True),  # ... and in the gold: against a bare value, the value side counts
+        ("B", "(B) 42", True),
+        ("B", "b", True),
+        ("B", "C", False),
+        ("Monday", "monday", True),
+        ("Monday", "Tuesday", False),
+        (r"2\sqrt{2}", r"\sqrt8", True),  # surds are exact: square-free radicands
+        (r"\frac{\sqrt{3}}{2}", r"\frac{1}{2}\sqrt{3}", True),
+        (r"2+\sqrt{3}", r"\sqrt{3}+2", True),
+        (r"\sqrt{2}", "1.414", False),
+        (r"\frac{\pi}{3}", r"\frac13\pi", True),  # pi is a basis element, not 3.14159...
+        (r"\pi", "3.14", False),
+        (r"\sqrt[3]{2}", r"2^{1/3}", None),
+        ("2^{10^8}", "3^{10^8}", None),  # too big to evaluate here: math-verify (in a worker) decides
+        ("1", "1/0", None),
+        ("", "1", None),
+    ],
+)
+def test_fast_match(gold, pred, expected):
+    assert fast_match(gold, pred) is expected
+
+
+def test_exact_values():
+    assert _exact_value(r"-\$1{,}000.") == ({(1, 0): Fraction(-1000)}, False)
+    assert _exact_value(r"12.5\%") == ({(1, 0): Fraction(25, 2)}, True)
+    sqrt12 = _exact_value(r"\frac{\sqrt{12}}{3}\pi^2")  # sqrt 12 = 2 sqrt 3
+    assert sqrt12 == ({(3, 2): Fraction(2, 3)}, False)
+    assert _exact_value(r"\frac{1}{\sqrt{2}}") == ({(2, 0): Fraction(1, 2)}, False)
+    assert _exact_value(r"(1+\sqrt{2})^2") == ({(1, 0): Fraction(3), (2, 0): Fraction(2)}, False)
+    for undecided in (
+        r"\sqrt[3]{2}",
+        r"\frac{1}{1+\sqrt{2}}",
+        r"\sqrt{-1}",
+        r"\sqrt{\pi}",
+        "x+1",
+        r"1/2\sqrt{3}",
+        "e^2",
+    ):
+        assert _exact_value(undecided) is None, undecided
+
+
+def test_exact_value_bounds_refuse_before_computing():
+    nested = "1+\\frac{1}{" * 200 + "1" + "}" * 200  # a 200-level continued fraction: exact, no recursion
+    assert _exact_value(nested) == ({(1, 0): Fraction(fib(202), fib(201))}, False)
+    for huge in ("2^{10^8}", "10^{10^{10}}", "9^{9^{9^{9}}}", "99999!", "(2^{60000})^{60000}", "2" * 5000 + "^{99}",
+                 r"\sqrt{" + "9" * 30 + "}", r"\pi^{100}", "(1+\\sqrt{2})^{100}"):  # fmt: skip
+        tracemalloc.start()
+        try:
+            assert _exact_value(huge) is None, huge
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        # refused from the exponent's size, before building the number: 99999! alone would be ~190 kB
+        assert peak < 150_000, (huge, peak)
+
+
+def fib(n: int) -> int:
+    a, b = 0, 1
+    for _ in range(n):
+        a, b = b, a + b
+    return a

@@ -7,8 +7,8 @@ import re
 
 import pytest
 from fake_openai_server import FakeOpenAIServer
+from permix_cli import run
 
-from permix_plugins.cli import main
 from permix_plugins.fidelity import FidelityReport, load_fidelity_report, read_fidelity_results
 from permix_plugins.fidelity.rubrics import JUDGE_SYSTEM_PROMPT
 
@@ -40,12 +40,6 @@ def judge_reply(system: str | None, user: str, index: int) -> str:
         next(w for w in ("pirate", "librarian", "robot") if w in _PERSONA.search(user).group(1))
     ]
     return JUDGE[persona].get(task) or DEFAULT[persona]
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.mark.slow

@@ -8,10 +8,10 @@ import pickle
 import threading
 
 import pytest
+from verifier_setup import TOWER
 
 from permix_plugins import _warn_once
 from permix_plugins import math as math_module
-from permix_plugins import verifier as verifier_module
 from permix_plugins.errors import ConfigError
 from permix_plugins.math import (
     OPENRLHF_LOG_KEYS,
@@ -28,16 +28,7 @@ from permix_plugins.math import (
 )
 from permix_plugins.verifier import MathVerifier, VerifierSettings
 
-TOWER = r"\boxed{\dfrac{5^{(5^{(5^{(5^5)})}-4)}-5}{16}}"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def default_verifier():
-    configured = verifier_module.configure(timeout_s=1.5, workers=1)
-    configured.warm_up()
-    yield configured
-    verifier_module.configure()  # back to the environment's settings (workers start lazily)
-    configured.close()
+pytestmark = pytest.mark.usefixtures("fast_default_verifier")
 
 
 def conversational(*texts: str) -> list[list[dict[str, str]]]:

@@ -58,7 +58,7 @@ def test_get_model_builds_once_and_then_returns_the_directory(
     cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[Path] = []
-    monkeypatch.setattr(models, "_build", fake_build(calls))
+    monkeypatch.setattr(models, "_dequantize", fake_build(calls))
     first = models.get_model(FAKE.name)
     second = models.get_model(FAKE.name)
     assert first == second == cache / FAKE.name
@@ -68,7 +68,7 @@ def test_get_model_builds_once_and_then_returns_the_directory(
 
 def test_concurrent_callers_share_one_build(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[Path] = []
-    monkeypatch.setattr(models, "_build", fake_build(calls, seconds=0.3))
+    monkeypatch.setattr(models, "_dequantize", fake_build(calls, seconds=0.3))
     results: list[Path] = []
     threads = [threading.Thread(target=lambda: results.append(models.get_model(FAKE.name))) for _ in range(4)]
     for thread in threads:
@@ -82,11 +82,11 @@ def test_concurrent_callers_share_one_build(cache: Path, monkeypatch: pytest.Mon
 
 def test_an_interrupted_build_leaves_nothing_behind(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[Path] = []
-    monkeypatch.setattr(models, "_build", fake_build(calls, fail=True))
+    monkeypatch.setattr(models, "_dequantize", fake_build(calls, fail=True))
     with pytest.raises(RuntimeError, match="interrupted"):
         models.get_model(FAKE.name)
     assert [p.name for p in cache.iterdir() if not p.name.endswith(".lock")] == []
-    monkeypatch.setattr(models, "_build", fake_build(calls))
+    monkeypatch.setattr(models, "_dequantize", fake_build(calls))
     assert (models.get_model(FAKE.name) / models.MANIFEST).is_file()
     assert len(calls) == 2
 
@@ -104,7 +104,7 @@ def test_resolve_model_passes_paths_and_hub_ids_and_builds_names(
     cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_model_dir: Path
 ) -> None:
     calls: list[Path] = []
-    monkeypatch.setattr(models, "_build", fake_build(calls))
+    monkeypatch.setattr(models, "_dequantize", fake_build(calls))
     assert models.resolve_model(str(tiny_model_dir)) == str(tiny_model_dir)
     weights = tmp_path / "model.gguf"
     weights.write_bytes(b"GGUF")
@@ -153,7 +153,7 @@ def test_eval_of_a_missing_model_is_one_error_line(
 def test_cli_models_list_and_get(
     cache: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(models, "_build", fake_build([]))
+    monkeypatch.setattr(models, "_dequantize", fake_build([]))
     assert main(["models", "list"]) == 0
     listed = capsys.readouterr().out
     assert (

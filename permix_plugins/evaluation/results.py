@@ -173,15 +173,15 @@ class ResultsFile(Generic[R]):
         if saved is None:
             raise ConfigError(
                 f"{self.path} holds {len(records)} record(s) but no {self.settings_path.name} saying which "
-                f"settings made them, so it cannot be resumed safely; {self._fix}"
+                f"settings made them, so it cannot be resumed safely; {self._start_over_hint}"
             )
-        wanted = _normal(settings)
+        wanted = _as_read_back(settings)
         changed = [key for key in {**saved, **wanted} if saved.get(key) != wanted.get(key)]
         if changed:
             made = ", ".join(f"{key}={saved.get(key)!r}" for key in changed)
             uses = ", ".join(f"{key}={wanted.get(key)!r}" for key in changed)
             raise ConfigError(
-                f"{self.path} holds results made with {made}, but this run uses {uses}; {self._fix}"
+                f"{self.path} holds results made with {made}, but this run uses {uses}; {self._start_over_hint}"
             )
         return records
 
@@ -191,7 +191,7 @@ class ResultsFile(Generic[R]):
         records = self.check(settings, repair=True)
         if not records:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            payload = {"results": self.path.name, "settings": _normal(settings)}
+            payload = {"results": self.path.name, "settings": _as_read_back(settings)}
             self.settings_path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
         return {record.key: record for record in records}
 
@@ -202,7 +202,7 @@ class ResultsFile(Generic[R]):
             handle.write(lines)
 
     @property
-    def _fix(self) -> str:
+    def _start_over_hint(self) -> str:
         return (
             f"write to another --out directory (or delete {self.path.name} and {self.settings_path.name} "
             "to start over)"
@@ -222,6 +222,6 @@ def digest(values: Any) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:12]
 
 
-def _normal(settings: Mapping[str, Any]) -> dict[str, Any]:
+def _as_read_back(settings: Mapping[str, Any]) -> dict[str, Any]:
     """`settings` as they read back from JSON (tuples become lists, ...), so saved and new compare equal."""
     return json.loads(json.dumps(dict(settings), ensure_ascii=False))  # type: ignore[no-any-return]

@@ -160,7 +160,7 @@ class FidelityReport(PersonaReport):
         """
         check_bootstrap(n_bootstrap, confidence)
         cells, failures, n_grades = _read_rows(rows)
-        return _build(
+        return _fidelity_report(
             cells, failures, n_grades, n_bootstrap=n_bootstrap, confidence=confidence, seed=seed, meta=meta
         )
 
@@ -353,7 +353,7 @@ def _parse_row(index: int, row: Sequence[Any] | Mapping[str, Any]) -> tuple[str,
     return persona_id, task, question_id, int(float(score)), "ok"
 
 
-def _build(
+def _fidelity_report(
     cells: Cells,
     failures: dict[str, int],
     n_grades: int,
