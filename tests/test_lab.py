@@ -14,7 +14,7 @@ from permix_plugins.cli import main
 from permix_plugins.errors import ConfigError
 from permix_plugins.lab import LabConfig, lab_config, run_lab, run_seeds
 from permix_plugins.lab.report import minimal_detectable, spread
-from permix_plugins.lab.run import PRIMARY, held_out_ids, measured_pool
+from permix_plugins.lab.run import PRIMARY, held_out_ids, styled_personas
 from permix_plugins.personas import PersonaPool
 from permix_plugins.stability import StabilityReport
 
@@ -52,7 +52,7 @@ def test_every_stage_runs_and_writes_its_outputs(quick_run):
     ).is_file()
     for arm in MODELS[1:]:
         assert (out / "models" / arm / "lab-arm.json").is_file()
-        assert StabilityReport.read(out / "eval" / arm / "report.json").n_items == 4
+        assert StabilityReport.read(out / "eval" / arm / "held_out" / "report.json").n_items == 4
     config = lab_config(quick=True)
     assert held_out_ids(config) == ("topologist", "plumber", "none")
     assert set(result.models) == set(MODELS)
@@ -66,7 +66,9 @@ def test_every_stage_runs_and_writes_its_outputs(quick_run):
         for line in records:
             model = json.loads(line)["model"]
             lines_per_model[model] = lines_per_model.get(model, 0) + 1
-    assert lines_per_model == dict.fromkeys(MODELS, 4 * len(measured_pool(config)))
+    assert lines_per_model == dict.fromkeys(
+        MODELS, 4 * (len(held_out_ids(config)) + len(styled_personas(config)))
+    )
 
 
 @pytest.mark.slow
@@ -106,12 +108,14 @@ def test_the_summary_is_the_reports(quick_run):
 def test_a_rerun_resumes_everything_from_disk(quick_run, capsys):
     """The CLI on a finished run's directory: nothing is trained or generated again, the numbers are the same."""
     result, out, _ = quick_run
-    before = {arm: (out / "eval" / arm / "results.jsonl").read_bytes() for arm in MODELS[1:]}
+    before = {arm: (out / "eval" / arm / "held_out" / "results.jsonl").read_bytes() for arm in MODELS[1:]}
     assert main(["demo", "--quick", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert printed.count("loaded from") == 4  # the start model and the three arms
     assert "step " not in printed  # no GRPO step ran
-    assert {arm: (out / "eval" / arm / "results.jsonl").read_bytes() for arm in MODELS[1:]} == before
+    assert {
+        arm: (out / "eval" / arm / "held_out" / "results.jsonl").read_bytes() for arm in MODELS[1:]
+    } == before
     assert _numbers(json.loads((out / "summary.json").read_text())) == _numbers(result.summary)
 
 
@@ -190,6 +194,7 @@ def test_presets_plan_the_real_model_study_in_advance():
     )
     assert real.grpo_batch_size // real.num_generations == 8  # eight distinct prompts per step
     assert real.styled_pools == ("styled_eval",) and real.control_unit == "words" and real.sft_steps > 0
+    assert real.styled_problems == 100  # expressivity needs fewer problems than the primary PSS
     assert lab_config().arms == ("rlvr", "permix", "control") and lab_config(control="none").arms == (
         "rlvr",
         "permix",

@@ -223,7 +223,7 @@ def test_the_real_model_lab_runs_every_stage_with_lora(checkpoint: Path, tmp_pat
     for arm in ("rlvr", "permix", "control"):  # adapters only: the base stays the start model
         assert (tmp_path / "models" / arm / "adapter_config.json").is_file()
         assert not (tmp_path / "models" / arm / "model.safetensors").exists()
-    records = read_results(tmp_path / "start" / "eval" / "floor" / "results.jsonl")
+    records = read_results(tmp_path / "start" / "eval" / "floor" / "styled" / "results.jsonl")
     assert records and all(r.completion.strip() for r in records)  # the instruct model answered every prompt
     for name in ("report.md", "lottery.png", "comparison.png", "records.jsonl.gz"):
         assert (tmp_path / name).stat().st_size > 0

@@ -93,6 +93,9 @@ class LabConfig(Settings):
     styled_pools: tuple[str, ...] = Field(
         ("styled", "styled_eval"), description="pools whose expressivity every model is measured on"
     )
+    styled_problems: int | None = Field(
+        None, ge=1, description="the first N test problems the styled pools are measured on; None: all"
+    )
     lottery_pool: str = "lottery"
     shared_start: bool = Field(
         False,
@@ -171,7 +174,7 @@ _REAL = {
     "sft_steps": 120,
     "sft_batch_size": 8,
     "sft_lr": 2e-4,
-    "grpo_steps": 30,
+    "grpo_steps": 24,
     "grpo_batch_size": 32,
     "num_generations": 4,
     "grpo_lr": 1e-4,
@@ -189,11 +192,12 @@ _REAL = {
         "radio-dj", "gloomy-pessimist",
     ),
     "styled_pools": ("styled_eval",),
+    "styled_problems": 100,
     "shared_start": True,
     "weak_personas": (),
     "reply": "The answer is {answer}.",
     "instruction": REAL_MODEL_INSTRUCTION,
-    "max_new_tokens": 32,
+    "max_new_tokens": 24,
     "eval_batch_size": 16,
 }  # fmt: skip
 _REAL_QUICK = {

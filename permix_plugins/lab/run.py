@@ -82,7 +82,8 @@ def run_lab(config: LabConfig | None = None, *, log: Callable[[str], None] = log
     test = load_problems("synthetic", split="test", limit=config.test_problems, seed=config.test_seed,
                          levels=config.levels)  # fmt: skip
     kinds = dict(zip(test["id"], test["kind"], strict=True))
-    pool = measured_pool(config)
+    held_pool, styled_pool = held_out_pool(config), styled_personas(config)
+    styled_test = test.select(range(min(config.styled_problems or len(test), len(test))))
 
     stages = 2 + len(config.arms)
     log(f"[1/{stages}] the start model (kept in {start_dir})")
@@ -90,7 +91,10 @@ def run_lab(config: LabConfig | None = None, *, log: Callable[[str], None] = log
         start = start_model(config, start_dir, train, log)
 
     def measure(name: str, model: Any, where: Path, seed: int) -> Measured:
-        records = _evaluate(model, start.tokenizer, test, pool, config, name, where, seed)
+        records = _evaluate(model, start.tokenizer, test, held_pool, config, name, where / "held_out", seed)
+        if styled_pool is not None:
+            records += _evaluate(model, start.tokenizer, styled_test, styled_pool, config, name, where / "styled",
+                                 seed)  # fmt: skip
         held = _report(records, held_out_ids(config), config, name)
         styled = {
             p: _report(records, PersonaPool.load(p).ids, config, f"{name} on {p}")
@@ -106,9 +110,11 @@ def run_lab(config: LabConfig | None = None, *, log: Callable[[str], None] = log
         return Measured(held, styled, records)
 
     models: dict[str, Measured] = {}
-    log(
-        f"[2/{stages}] the start model on {len(test)} test problems x {len(pool)} personas, and its persona lottery"
+    styled_text = (
+        f", {len(styled_test)} x {len(styled_pool)} styled personas" if styled_pool is not None else ""
     )
+    log(f"[2/{stages}] the start model on {len(test)} test problems x {len(held_pool)} personas{styled_text}, and its "
+        "persona lottery")  # fmt: skip
     with _timed(seconds, "evaluate start"):
         if start.floor is not None:
             models["floor"] = measure("floor", start.floor, start_dir / "eval" / "floor", config.start_seed)
@@ -162,13 +168,16 @@ def held_out_ids(config: LabConfig) -> tuple[str, ...]:
     return (*ids, NO_PERSONA_ID)
 
 
-def measured_pool(config: LabConfig) -> PersonaPool:
-    """Every persona a model is measured under: the held-out ones and none, then each styled pool's."""
+def held_out_pool(config: LabConfig) -> PersonaPool:
+    """The personas of the primary PSS as a pool: the held-out ones of `eval_pool`, then no persona."""
     eval_pool = PersonaPool.load(config.eval_pool)
-    personas = [eval_pool[i] for i in held_out_ids(config)[:-1]] + [NO_PERSONA]
-    for name in config.styled_pools:
-        personas += list(PersonaPool.load(name))
-    return PersonaPool(personas, name="lab")
+    return PersonaPool([*(eval_pool[i] for i in held_out_ids(config)[:-1]), NO_PERSONA], name="held-out")
+
+
+def styled_personas(config: LabConfig) -> PersonaPool | None:
+    """The personas of every styled pool, as one pool (None without styled pools)."""
+    personas = [persona for name in config.styled_pools for persona in PersonaPool.load(name)]
+    return PersonaPool(personas, name="+".join(config.styled_pools)) if personas else None
 
 
 # ----------------------------------------------------------------------------------------------- measuring
