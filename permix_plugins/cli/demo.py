@@ -1,4 +1,4 @@
-"""``permix demo``: the persona-lottery lab (`permix_plugins.lab`)."""
+"""``permix demo``: the persona lab (`permix_plugins.lab`)."""
 
 from __future__ import annotations
 
