@@ -147,7 +147,7 @@ class PersonaMixDataset(Dataset):
         >>> from permix_plugins import PersonaPool, load_problems
         >>> ds = PersonaMixDataset(load_problems("synthetic", limit=8), PersonaPool.builtin("train"), persona_prob=0.5, seed=0)
         >>> sorted(ds.column_names)
-        ['answer', 'id', 'level', 'persona_id', 'problem', 'prompt']
+        ['answer', 'id', 'kind', 'level', 'persona_id', 'problem', 'prompt']
         >>> ds.mix_config.persona_prob, len(ds)
         (0.5, 8)
     """

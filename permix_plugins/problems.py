@@ -337,79 +337,80 @@ _ITEMS = ("apples", "marbles", "stickers", "books", "pencils", "coins", "shells"
 _CONTAINERS = ("boxes", "bags", "jars", "baskets", "crates")
 
 
-def _level0(r: random.Random) -> tuple[str, Fraction]:
+def _level0(r: random.Random) -> tuple[str, Fraction, str]:
     form = r.randrange(4)
     if form == 0:
         a, b = r.sample(range(10, 100), 2)
-        return f"Which is larger, {a} or {b}?", Fraction(max(a, b))
+        return f"Which is larger, {a} or {b}?", Fraction(max(a, b)), "larger"
     if form == 1:
         a, b, c = r.sample(range(10, 100), 3)
-        return f"What is the smallest of {a}, {b} and {c}?", Fraction(min(a, b, c))
+        return f"What is the smallest of {a}, {b} and {c}?", Fraction(min(a, b, c)), "smallest"
     n = r.randint(10, 98)
     if form == 2:
-        return f"What number comes right after {n}?", Fraction(n + 1)
-    return f"What number comes right before {n}?", Fraction(n - 1)
+        return f"What number comes right after {n}?", Fraction(n + 1), "after"
+    return f"What number comes right before {n}?", Fraction(n - 1), "before"
 
 
-def _level1(r: random.Random) -> tuple[str, Fraction]:
+def _level1(r: random.Random) -> tuple[str, Fraction, str]:
     a, b = r.randint(2, 99), r.randint(2, 99)
     op = r.choice("+-*")
     if op == "*":
         a, b = r.randint(2, 19), r.randint(2, 12)
     value = {"+": a + b, "-": a - b, "*": a * b}[op]
-    return f"What is {a} {op} {b}?", Fraction(value)
+    return f"What is {a} {op} {b}?", Fraction(value), {"+": "add", "-": "subtract", "*": "multiply"}[op]
 
 
-def _level2(r: random.Random) -> tuple[str, Fraction]:
+def _level2(r: random.Random) -> tuple[str, Fraction, str]:
     a, b, c = r.randint(2, 30), r.randint(2, 30), r.randint(2, 9)
     form = r.randrange(3)
     if form == 0:
-        return f"Compute ({a} + {b}) * {c}.", Fraction((a + b) * c)
+        return f"Compute ({a} + {b}) * {c}.", Fraction((a + b) * c), "sum-times"
     if form == 1:
-        return f"Compute {a} * {c} - {b}.", Fraction(a * c - b)
+        return f"Compute {a} * {c} - {b}.", Fraction(a * c - b), "times-minus"
     q = r.randint(2, 12)
-    return f"Compute {q * c} / {c} + {a}.", Fraction(q + a)
+    return f"Compute {q * c} / {c} + {a}.", Fraction(q + a), "divide-plus"
 
 
-def _level3(r: random.Random) -> tuple[str, Fraction]:
+def _level3(r: random.Random) -> tuple[str, Fraction, str]:
     name, item = r.choice(_NAMES), r.choice(_ITEMS)
     start, given, bought = r.randint(10, 60), r.randint(1, 9), r.randint(2, 20)
     if r.random() < 0.5:
         text = f"{name} has {start} {item}. {name} gives away {given} and then buys {bought} more. How many {item} does {name} have now?"
-        return text, Fraction(start - given + bought)
+        return text, Fraction(start - given + bought), "gives-buys"
     other = r.choice([n for n in _NAMES if n != name])
     text = f"{name} has {start} {item} and {other} has {bought} more than {name}. How many {item} do they have together?"
-    return text, Fraction(2 * start + bought)
+    return text, Fraction(2 * start + bought), "together"
 
 
-def _level4(r: random.Random) -> tuple[str, Fraction]:
+def _level4(r: random.Random) -> tuple[str, Fraction, str]:
     form = r.randrange(4)
     if form == 0:
         boxes, per, num, den = r.randint(2, 9), r.randint(2, 12) * 4, r.choice((1, 3)), 4
         container, item = r.choice(_CONTAINERS), r.choice(_ITEMS)
         text = f"There are {boxes} {container} with {per} {item} in each. {num}/{den} of all the {item} are sold. How many {item} are sold?"
-        return text, Fraction(boxes * per * num, den)
+        return text, Fraction(boxes * per * num, den), "fraction-of"
     if form == 1:
         price, pct = r.randint(2, 40) * 5, r.choice((10, 20, 25, 50))
         return (
             f"A jacket costs {price} dollars and is discounted by {pct}%. What is the sale price in dollars?",
             Fraction(price * (100 - pct), 100),
+            "discount",
         )
     if form == 2:
         a, b = r.randint(1, 5), r.randint(2, 7)
         c, d = r.randint(1, 5), r.randint(2, 7)
-        return f"What is {a}/{b} + {c}/{d}? Give the answer as a fraction in lowest terms.", Fraction(
-            a, b
-        ) + Fraction(c, d)
+        text = f"What is {a}/{b} + {c}/{d}? Give the answer as a fraction in lowest terms."
+        return text, Fraction(a, b) + Fraction(c, d), "fraction-sum"
     speed, hours, extra = r.randint(3, 12) * 5, r.randint(2, 6), r.randint(1, 4) * 10
     return (
         f"A train travels at {speed} km per hour for {hours} hours and then another {extra} km. How many km does it travel in total?",
         Fraction(speed * hours + extra),
+        "distance",
     )
 
 
 _GIVE_UP_AFTER = 50_000  # consecutive draws without a new problem: the levels' problem space is exhausted
-_LEVELS: dict[int, Callable[[random.Random], tuple[str, Fraction]]] = {
+_LEVELS: dict[int, Callable[[random.Random], tuple[str, Fraction, str]]] = {
     0: _level0,
     1: _level1,
     2: _level2,
@@ -436,12 +437,13 @@ def synthetic_problems(
     Level 0: number sense (compare numbers, the number before or after; small enough for a model trained from
     scratch on a CPU, as in `permix demo`); 1: one operation; 2: two operations; 3: short word problems; 4:
     multi-step word problems with fractions and percentages. About a fifth of all problems fall in `test`, the
-    rest in `train`.
+    rest in `train`. Each row also names its question type in `kind` (``larger``, ``smallest``, ``after``,
+    ``before``; ``add``, ``subtract``, ``multiply``; ...), for accuracy by type.
 
     Example:
         >>> ds = synthetic_problems(2, split="train", seed=0, levels=[1])
-        >>> ds[0]["problem"].startswith("What is"), ds[0]["level"]
-        (True, 1)
+        >>> ds[0]["problem"].startswith("What is"), ds[0]["level"], ds[0]["kind"]
+        (True, 1, 'add')
     """
     from datasets import Dataset
 
@@ -454,12 +456,12 @@ def synthetic_problems(
     if bad:
         raise ConfigError(f"unknown synthetic difficulty levels {bad}; use any of {sorted(_LEVELS)}")
     rng = random.Random(f"permix-synthetic/{seed}")
-    rows: dict[str, list[Any]] = {"id": [], "problem": [], "answer": [], "level": []}
+    rows: dict[str, list[Any]] = {"id": [], "problem": [], "answer": [], "level": [], "kind": []}
     seen: set[str] = set()
     misses = 0
     while misses < _GIVE_UP_AFTER:
         level = rng.choice(chosen)
-        problem, value = _LEVELS[level](rng)
+        problem, value, kind = _LEVELS[level](rng)
         if problem in seen or _split_of(problem) != split:
             misses += 1
             continue
@@ -469,6 +471,7 @@ def synthetic_problems(
         rows["problem"].append(problem)
         rows["answer"].append(_fraction_text(value))
         rows["level"].append(level)
+        rows["kind"].append(kind)
         if len(seen) == n:
             return Dataset.from_dict(rows)
     raise ConfigError(

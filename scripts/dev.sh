@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One entry point for a fresh clone that has nothing but Python 3.10-3.12:
-#   bash scripts/dev.sh demo    set up .venv, then run the offline lab (PerMix-RLVR vs RLVR on a tiny model, CPU)
+#   bash scripts/dev.sh demo    set up .venv, then run the offline lab (RLVR, PerMix-RLVR and a control on a tiny model, CPU)
 #   bash scripts/dev.sh test    set up .venv, then run the whole test suite
 #   bash scripts/dev.sh lint    set up .venv, then ruff check + ruff format --check (CI runs it before the tests)
 #   bash scripts/dev.sh setup   only set up .venv

@@ -35,7 +35,7 @@ def problems() -> Dataset:
 def test_rows_have_prompt_answer_persona_and_input_columns(problems):
     ds = PersonaMixDataset(problems, TRAIN, persona_prob=0.5, seed=0)
     assert isinstance(ds, Dataset) and len(ds) == len(problems)
-    assert set(ds.column_names) == {"prompt", "answer", "persona_id", "id", "problem", "level"}
+    assert set(ds.column_names) == {"prompt", "answer", "persona_id", "id", "problem", "level", "kind"}
     for row, source in zip(ds.select(range(50)), problems.select(range(50)), strict=True):
         assert row["answer"] == source["answer"] and row["id"] == source["id"]
         user = row["prompt"][-1]

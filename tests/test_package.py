@@ -100,16 +100,16 @@ def test_wheel_contains_adapters_and_installs_cleanly(tmp_path):
         "permix_plugins/evaluation/runner.py",
         "permix_plugins/py.typed",
         "permix_plugins/pools/train.yaml",
-        "permix_plugins/pools/eval.yaml",
-        "permix_plugins/pools/lottery.yaml",
+        "permix_plugins/lab/plain_personas.yaml",
     ):
         assert expected in names, expected
-    sources = [
+    sources = [  # every module and data file of the repo ships
         f"permix_plugins/{p.relative_to(ROOT / 'permix_plugins')}"
-        for p in (ROOT / "permix_plugins").rglob("*.py")
+        for pattern in ("*.py", "*.yaml")
+        for p in (ROOT / "permix_plugins").rglob(pattern)
     ]
     sources += [f"permix_plugins/adapters/{p.name}" for p in (ROOT / "adapters").glob("*.py")]
-    assert sorted(set(sources) - names) == []  # every module of the repo ships
+    assert sorted(set(sources) - names) == []
     assert not any(n.startswith(("tests/", "adapters/", "examples/")) for n in names)
 
     env = tmp_path / "venv"

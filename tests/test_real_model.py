@@ -208,19 +208,55 @@ def test_the_trl_example_takes_a_model_name(
 
 @pytest.mark.slow
 def test_the_real_model_lab_runs_every_stage_with_lora(checkpoint: Path, tmp_path: Path) -> None:
-    """`permix demo --quick --model smollm2-135m-instruct`: the instruct model itself is the start, LoRA is trained."""
+    """`permix demo --quick --model smollm2-135m-instruct`: a LoRA style warm-up (merged) is the start, the arms
+    train LoRA adapters on it, and the instruct model before the warm-up is measured as the floor."""
     assert main(["demo", "--quick", "--model", NAME, "--out", str(tmp_path)]) == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["config"]["model"] == NAME and summary["config"]["sft_steps"] == 0
-    assert summary["start_model"].startswith(f"{NAME} (134,515,008 parameters)")
-    held = summary["held_out"]
-    assert set(held) == {"start", "rlvr", "permix"}
-    assert held["start"]["personas"] == 3  # 2 eval personas and none
-    assert not (tmp_path / "models" / "start").exists()  # the checkpoint is not copied
-    for arm in ("rlvr", "permix"):  # adapters only: the base stays the start model
+    assert summary["config"]["model"] == NAME and summary["config"]["sft_steps"] == 2
+    assert summary["start_model"].startswith(f"{NAME} (134,515,008 parameters) after a LoRA style warm-up")
+    models = summary["models"]
+    assert set(models) == {"floor", "start", "rlvr", "permix", "control"}
+    assert models["start"]["personas"] == 3  # 2 eval personas and none
+    assert set(models["floor"]["styled"]) == {"styled_eval"}
+    assert models["floor"]["styled"]["styled_eval"]["expressivity"] is not None
+    assert (tmp_path / "start" / "model" / "model.safetensors").is_file()  # the merged start model, kept
+    for arm in ("rlvr", "permix", "control"):  # adapters only: the base stays the start model
         assert (tmp_path / "models" / arm / "adapter_config.json").is_file()
         assert not (tmp_path / "models" / arm / "model.safetensors").exists()
-    records = read_results(tmp_path / "eval" / "start" / "results.jsonl")
+    records = read_results(tmp_path / "start" / "eval" / "floor" / "styled" / "results.jsonl")
     assert records and all(r.completion.strip() for r in records)  # the instruct model answered every prompt
-    for name in ("report.md", "lottery.png", "comparison.png"):
+    for name in ("report.md", "lottery.png", "comparison.png", "records.jsonl.gz"):
         assert (tmp_path / name).stat().st_size > 0
+
+
+def test_permix_eval_on_the_real_model_writes_expressivity_for_styled_personas_only(
+    smollm: TransformersBackend, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    styled = PersonaPool.builtin("styled_eval")
+    pool = [*styled.to_records()[:2], {"id": "plain-owl", "text": "You are a wise old owl."}]
+    (tmp_path / "personas.json").write_text(json.dumps(pool))
+    argv = ["eval", "--model", NAME, "--personas", str(tmp_path / "personas.json"), "--limit", "2"]
+    argv += [
+        "--max-new-tokens",
+        "24",
+        "--device",
+        "cpu",
+        "--bootstrap",
+        "50",
+        "--no-progress",
+        "--out",
+        str(tmp_path),
+    ]
+    assert main(argv) == 0
+    report = StabilityReport.read(tmp_path / "report.json")
+    for persona in styled.ids[:2]:
+        line = report.persona(persona)
+        assert (
+            line.expressivity is not None
+            and line.expressivity_ci[0] <= line.expressivity <= line.expressivity_ci[1]
+        )
+    assert report.persona("plain-owl").expressivity is None and report.expressivity is not None
+    records = read_results(tmp_path / "results.jsonl")
+    assert {r.style is None for r in records if r.persona_id == "plain-owl"} == {True}
+    assert {type(r.style) for r in records if r.persona_id != "plain-owl"} == {bool}
+    assert "| expressivity (mean over 2 styled personas" in capsys.readouterr().out

@@ -1,8 +1,8 @@
-"""``permix demo``: the persona-lottery lab (`permix_plugins.lab`)."""
+"""``permix demo``: the persona lab (`permix_plugins.lab`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -37,10 +37,13 @@ class DemoOptions(Settings):
     sft_steps: int | None = _lab_knob("sft_steps")
     grpo_steps: int | None = _lab_knob("grpo_steps")
     test_problems: int | None = _lab_knob("test_problems")
+    control: Literal["shuffled", "none"] | None = _lab_knob("control")
 
 
 @command(
-    "demo", DemoOptions, help="the persona-lottery lab: PerMix-RLVR vs RLVR from the same start model, on CPU"
+    "demo",
+    DemoOptions,
+    help="the persona lab: RLVR, PerMix-RLVR and a shuffled-persona control from one start model, on CPU",
 )
 def _demo(options: DemoOptions) -> int:
     from permix_plugins.lab import lab_config, run_lab, run_seeds

@@ -1,8 +1,11 @@
-"""The persona-lottery lab (``permix demo``): PerMix-RLVR against plain RLVR, end to end, on a CPU.
+"""The persona lab (``permix demo``): RLVR, PerMix-RLVR and a shuffled-persona control, end to end, on a CPU.
 
 - `config`: `LabConfig`, the settings of one run, and `lab_config`, its presets (tiny or real start model,
   full or CI-sized);
-- `run`: `run_lab`, one run (start model, its persona lottery, two GRPO runs, paired comparison);
+- `warmup`: the start model's demonstrations (system prompts, styles, a persona lottery);
+- `start`: the start model, made once and kept on disk;
+- `arms`: the RL arms trained from it;
+- `run`: `run_lab`, one run (start model, measurements, arms, paired comparisons);
 - `seeds`: `run_seeds`, several runs and the statistics across their seeds;
 - `report`: the summaries, reports and plots both write.
 

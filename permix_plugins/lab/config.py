@@ -1,16 +1,17 @@
 """The lab's settings: one pydantic model, four presets (tiny or real start model, full or CI-sized).
 
-The tiny preset builds a model from scratch and warms it up on the built-in problems; the real preset starts from
-an instruct checkpoint (a named model such as ``smollm2-135m-instruct``, a local directory or a Hub id) and trains
-LoRA adapters. Its budget was picked by measurement on SmolLM2-135M-Instruct (2 CPU cores): at level 0 with a
-one-line "final number only" instruction the start model answers about a third of the problems, so GRPO groups
-have reward variance; 24 new tokens hold such an answer, and one GRPO step of 4 prompts x 8 completions takes
-about 30 s, so the whole run fits in half an hour (docs/real-model-lab).
+The tiny preset builds a model from scratch and warms it up on the built-in problems, with system prompts, styles
+and a persona lottery of its own (`permix_plugins.lab.warmup`); the real preset starts from an instruct checkpoint
+(a named model such as ``smollm2-135m-instruct``, a local directory or a Hub id), teaches it the styled personas'
+habits with a short LoRA warm-up, and trains LoRA adapters in the RL arms. The real preset is a design planned
+before it ran (docs/real-model-lab): a fixed test set shared by every seed and arm, eight held-out personas chosen in
+advance, a training shape of 8 prompts x 4 completions so that more distinct prompts carry personas, and 24 training
+personas, few enough that every one is seen.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from annotated_types import Ge
 from pydantic import Field, ValidationError, model_validator
@@ -20,9 +21,13 @@ from permix_plugins.errors import ConfigError
 from permix_plugins.mix_config import MixConfig
 from permix_plugins.settings import Settings, describe_errors
 
-__all__ = ["REAL_MODEL_INSTRUCTION", "LabConfig", "lab_config"]
+__all__ = ["ARMS", "REAL_MODEL_INSTRUCTION", "LabConfig", "lab_config"]
 
-REAL_MODEL_INSTRUCTION = "Reply with only the final number."
+ARMS = ("rlvr", "permix", "control")
+"""The RL arms, each trained from the same start model with the same budget: plain RLVR (no persona), PerMix-RLVR
+(personas of `train_pool`) and the control (the same personas with their text shuffled: `PersonaPool.shuffled`)."""
+
+REAL_MODEL_INSTRUCTION = "Answer with the final number."
 
 
 def _permix_share() -> Any:
@@ -39,7 +44,9 @@ class LabConfig(Settings):
     """Every knob of one lab run; the defaults are the tiny from-scratch lab of the README."""
 
     out_dir: str = Field("permix-demo", description="output directory")
-    seed: int = Field(0, description="seed of the problems, the warm start, the GRPO sampling and the mixing")
+    seed: int = Field(
+        0, description="seed of the training problems, the warm start, the GRPO sampling and the mixing"
+    )
     model: str | None = Field(
         None,
         description="start model (named, directory or Hub id), trained with LoRA; None: a tiny model from scratch",
@@ -47,6 +54,9 @@ class LabConfig(Settings):
     levels: tuple[int, ...] = Field((0,), description="difficulty levels of the synthetic problems")
     train_problems: int = Field(4000, ge=1)
     test_problems: int = Field(200, ge=1, description="held-out problems in every evaluation")
+    test_seed: int = Field(
+        0, description="seed of the test problems: one fixed test set for every seed and arm (not `seed`)"
+    )
     hidden_size: int = Field(64, ge=8, description="tiny model only")
     num_layers: int = Field(2, ge=1, description="tiny model only")
     num_heads: int = Field(4, ge=1, description="tiny model only")
@@ -65,11 +75,37 @@ class LabConfig(Settings):
     )
     persona_prob: float = _permix_share()
     train_pool: str = "train"
+    train_personas: tuple[str, ...] | None = Field(
+        None, description="the ids of train_pool the RL arms mix in, chosen in advance; None: all"
+    )
+    control: Literal["shuffled", "none"] = Field(
+        "shuffled",
+        description="the control arm: PerMix with the training personas' text shuffled (same lengths and "
+        "inventory, no meaning), or none",
+    )
+    control_unit: Literal["chars", "words"] = Field(
+        "chars", description="what the control shuffles: characters (tiny model) or words (real model)"
+    )
     eval_pool: str = "eval"
-    eval_personas: int | None = Field(
-        None, ge=1, description="held-out personas drawn from eval_pool; None: all"
+    eval_personas: tuple[str, ...] | None = Field(
+        None, description="the held-out ids of eval_pool, chosen in advance (the primary PSS); None: all"
+    )
+    styled_pools: tuple[str, ...] = Field(
+        ("styled", "styled_eval"), description="pools whose expressivity every model is measured on"
+    )
+    styled_problems: int | None = Field(
+        None, ge=1, description="the first N test problems the styled pools are measured on; None: all"
     )
     lottery_pool: str = "lottery"
+    shared_start: bool = Field(
+        False,
+        description="several seeds share one start model (its warm-up and evaluations, with `warmup_seed`); "
+        "otherwise each seed warms its own up",
+    )
+    warmup_seed: int = Field(0, description="seed of a shared start model's warm-up")
+    start_dir: str | None = Field(
+        None, description="where the start model and its evaluations are kept; None: <out_dir>/start"
+    )
     warmup_pool: str = Field(
         "styled", description="styled personas the warm-up teaches (with the lab's plain personas)"
     )
@@ -88,7 +124,7 @@ class LabConfig(Settings):
         description="the plain demonstration reply, {answer} replaced; a styled persona's is written in its style",
     )
     instruction: str | None = Field(None, description="format instruction in every prompt")
-    max_new_tokens: int = Field(12, ge=1)
+    max_new_tokens: int = Field(32, ge=1, description="answer budget of GRPO and the evaluations")
     eval_batch_size: int = Field(128, ge=1)
     n_bootstrap: int = Field(1000, ge=10)
 
@@ -107,42 +143,74 @@ class LabConfig(Settings):
     def from_scratch(self) -> bool:
         return self.model is None
 
+    @property
+    def arms(self) -> tuple[str, ...]:
+        """The RL arms this run trains (`ARMS`, without the control when ``control="none"``)."""
+        return ARMS if self.control != "none" else ARMS[:2]
+
+    @property
+    def start_seed(self) -> int:
+        """The seed of the start model's warm-up: `warmup_seed` when seeds share it, else `seed`."""
+        return self.warmup_seed if self.shared_start else self.seed
+
 
 # Overrides of the defaults: the CI-sized tiny lab, and the real-model lab at full and CI size.
 _QUICK = {
     "train_problems": 300,
-    "test_problems": 6,
+    "test_problems": 4,
+    "eval_personas": ("topologist", "plumber"),
     "hidden_size": 32,
-    "sft_steps": 60,
-    "sft_batch_size": 32,
+    "sft_steps": 40,
+    "sft_batch_size": 16,
     "grpo_steps": 2,
-    "grpo_batch_size": 16,
+    "grpo_batch_size": 8,
     "num_generations": 4,
+    "max_new_tokens": 24,
     "n_bootstrap": 100,
 }
 _REAL = {
     "train_problems": 2000,
-    "test_problems": 48,
-    "sft_steps": 0,
-    "grpo_steps": 20,
+    "test_problems": 200,
+    "sft_steps": 120,
+    "sft_batch_size": 8,
+    "sft_lr": 2e-4,
+    "grpo_steps": 24,
     "grpo_batch_size": 32,
-    "num_generations": 8,
+    "num_generations": 4,
     "grpo_lr": 1e-4,
     "temperature": 0.7,
     "lora_rank": 16,
-    "eval_personas": 12,
+    "train_personas": (
+        "probability-theorist", "calculus-lecturer", "accountant", "theoretical-physicist", "computer-scientist",
+        "economist", "philosopher", "er-nurse", "head-chef", "farmer", "electrician", "librarian", "dinosaur-fan",
+        "curious-ten-year-old", "teen-gamer", "retired-sailor", "ancient-wizard", "detective", "dragon",
+        "superhero", "stand-up-comedian", "sports-commentator", "conspiracy-theorist", "procrastinator",
+    ),
+    "control_unit": "words",
+    "eval_personas": (
+        "cryptographer", "geologist", "plumber", "restless-six-year-old", "great-grandfather", "time-traveller",
+        "radio-dj", "gloomy-pessimist",
+    ),
+    "styled_pools": ("styled_eval",),
+    "styled_problems": 100,
+    "shared_start": True,
+    "weak_personas": (),
+    "reply": "The answer is {answer}.",
     "instruction": REAL_MODEL_INSTRUCTION,
     "max_new_tokens": 24,
     "eval_batch_size": 16,
-}
+}  # fmt: skip
 _REAL_QUICK = {
     **_REAL,
     "train_problems": 50,
     "test_problems": 3,
+    "sft_steps": 2,
+    "sft_batch_size": 2,
     "grpo_steps": 1,
     "grpo_batch_size": 4,
     "num_generations": 2,
-    "eval_personas": 2,
+    "train_personas": ("probability-theorist", "dragon"),
+    "eval_personas": ("cryptographer", "plumber"),
     "max_new_tokens": 12,
     "n_bootstrap": 100,
 }

@@ -1,190 +1,346 @@
-"""What the lab writes: one run's summary, report and plot, and the across-seed statistics of several runs."""
+"""What the lab writes: one run's summary, report and plot, and the across-seed statistics of several runs.
+
+Statistics that match the claim: the primary metric is ΔPSS of PerMix − RLVR on the held-out personas and no persona
+(`permix_plugins.lab.run.PRIMARY`), fixed before any run. Within one seed, intervals are paired bootstraps over the
+test problems: they cover test-item noise only (the personas are fixed, not resampled, and the training run's own
+randomness is not in them). Across seeds, the evidence is a t-interval over the seeds' Δs, with the number of seeds
+whose Δ is positive. The minimal detectable effect (80% power, two-sided α = 0.05) is given both ways.
+"""
 
 from __future__ import annotations
 
 import math
 import statistics
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from permix_plugins._optional import require
-from permix_plugins._reporting import fmt_ci
+from permix_plugins._reporting import fmt, fmt_ci
 from permix_plugins.lab.config import LabConfig
 from permix_plugins.personas import NO_PERSONA_ID
 from permix_plugins.stability import Comparison, StabilityReport
 
+if TYPE_CHECKING:
+    from permix_plugins.lab.run import Measured
+
 __all__ = [
-    "DELTAS",
+    "ARM_TEXT",
     "across_seeds",
+    "minimal_detectable",
     "plot_comparison",
     "plot_seeds",
     "run_markdown",
     "run_summary",
     "seeds_markdown",
+    "spread",
 ]
 
-# The paired PerMix − RLVR quantities of a run's summary, as the across-seed statistics and reports name them.
-DELTAS = {
-    "delta_pss": "ΔPSS",
-    "delta_mean": "Δ mean accuracy over personas",
-    "delta_no_persona": "Δ accuracy without persona",
+ARM_TEXT = {
+    "floor": "the instruct model before the style warm-up",
+    "start": "the start model",
+    "rlvr": "plain RLVR, no persona",
+    "permix": "PerMix-RLVR",
+    "control": "PerMix with shuffled personas",
 }
-# Two-sided 95% quantiles of Student's t for 1..30 degrees of freedom (beyond: the normal's 1.96).
-_T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
-        2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)  # fmt: skip
+PRIMARY_KEY = "permix_vs_rlvr"
+# Two-sided 95% (t_.975) and one-sided 80% (t_.80) quantiles of Student's t for 1..30 degrees of freedom.
+_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+         2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)  # fmt: skip
+_T80 = (1.376, 1.061, 0.978, 0.941, 0.920, 0.906, 0.896, 0.889, 0.883, 0.879, 0.876, 0.873, 0.870, 0.868, 0.866,
+        0.865, 0.863, 0.862, 0.861, 0.860, 0.859, 0.858, 0.858, 0.857, 0.856, 0.856, 0.855, 0.855, 0.854, 0.854)  # fmt: skip
+_Z = 1.959964 + 0.841621  # normal quantiles: two-sided 95% plus one-sided 80%
 
 
 # ------------------------------------------------------------------------------------------------ one run
-def _brief(report: StabilityReport) -> dict[str, Any]:
+def minimal_detectable(ci: Sequence[float]) -> float:
+    """The smallest Δ a paired test at α = 0.05 detects with 80% power, from a 95% interval of Δ (SE = width / 3.92).
+
+    Example:
+        >>> round(minimal_detectable([-0.02, 0.05]), 4)
+        0.05
+    """
+    return _Z * (ci[1] - ci[0]) / (2 * 1.959964)
+
+
+def _model_brief(measured: Measured, kinds: Mapping[str, str]) -> dict[str, Any]:
+    held = measured.held_out
+    held_ids = set(held.persona_ids)
+    right, total = defaultdict(float), defaultdict(int)
+    for record in measured.records:
+        if record.persona_id in held_ids and record.correct is not None:
+            kind = kinds.get(record.item_id, "other")
+            right[kind] += record.correct
+            total[kind] += 1
     return {
-        **report.scalars(),
-        "pss_ci": list(report.pss_ci),
-        "mean_ci": list(report.mean_ci),
-        "worst_persona": report.worst_persona,
-        "no_persona": report.accuracy.get(NO_PERSONA_ID),
-        "personas": len(report.personas),
-        "items": report.n_items,
+        **held.scalars(),
+        "pss_ci": list(held.pss_ci),
+        "mean_ci": list(held.mean_ci),
+        "worst_persona": held.worst_persona,
+        "no_persona": held.accuracy.get(NO_PERSONA_ID),
+        "no_answer": statistics.fmean(p.no_answer_rate for p in held.personas),
+        "accuracy": held.accuracy,
+        "by_kind": {kind: right[kind] / total[kind] for kind in sorted(total)},
+        "styled": {
+            pool: {
+                "expressivity": report.expressivity,
+                "expressivity_ci": list(report.expressivity_ci) if report.expressivity_ci else None,
+                "accuracy": report.mean,
+                "no_answer": statistics.fmean(p.no_answer_rate for p in report.personas),
+                "per_persona": {p.persona_id: p.expressivity for p in report.personas},
+            }
+            for pool, report in measured.styled.items()
+        },
+        "personas": len(held.personas),
+        "items": held.n_items,
     }
+
+
+def _comparison_brief(pair: Mapping[str, Comparison]) -> dict[str, Any]:
+    held, none = pair["held_out"], pair["no_persona"]
+    brief: dict[str, Any] = {
+        "delta_pss": held.delta_pss,
+        "delta_pss_ci": list(held.delta_pss_ci),
+        "p_pss": held.p_pss,
+        "delta_mean": held.delta_mean,
+        "delta_mean_ci": list(held.delta_mean_ci),
+        "p_mean": held.p_mean,
+        "delta_no_persona": none.delta_mean,
+        "delta_no_persona_ci": list(none.delta_mean_ci),
+        "p_no_persona": none.p_mean,
+        "styled": {},
+    }
+    for pool, comparison in pair.items():
+        if pool in ("held_out", "no_persona") or comparison.delta_expressivity is None:
+            continue
+        brief["styled"][pool] = {
+            "delta_expressivity": comparison.delta_expressivity,
+            "delta_expressivity_ci": list(comparison.delta_expressivity_ci or ()),
+            "p_expressivity": comparison.p_expressivity,
+            "delta_accuracy": comparison.delta_mean,
+            "delta_accuracy_ci": list(comparison.delta_mean_ci),
+        }
+    return brief
 
 
 def run_summary(
     config: LabConfig,
     description: str,
+    models: Mapping[str, Measured],
     lottery: StabilityReport,
-    reports: Mapping[str, StabilityReport],
-    pss: Comparison,
-    no_persona: Comparison,
-    seconds: float,
+    comparisons: Mapping[str, Mapping[str, Comparison]],
+    personas_seen: Mapping[str, Sequence[str]],
+    kinds: Mapping[str, str],
+    seconds: Mapping[str, float],
 ) -> dict[str, Any]:
     """The JSON summary of one run (``summary.json``)."""
+    from permix_plugins.lab.arms import training_pool
+    from permix_plugins.lab.run import held_out_ids
+
+    primary = comparisons[PRIMARY_KEY]["held_out"]
     return {
         "config": config.model_dump(mode="json"),
         "start_model": description,
-        "lottery": {**_brief(lottery), "accuracy": lottery.accuracy, "best_of_k": list(lottery.best_of_k)},
-        "held_out": {name: _brief(report) for name, report in reports.items()},
-        "permix_vs_rlvr": {
-            "delta_pss": pss.delta_pss,
-            "delta_pss_ci": list(pss.delta_pss_ci),
-            "p_pss": pss.p_pss,
-            "delta_mean": pss.delta_mean,
-            "delta_mean_ci": list(pss.delta_mean_ci),
-            "p_mean": pss.p_mean,
-            "delta_no_persona": no_persona.delta_mean,
-            "delta_no_persona_ci": list(no_persona.delta_mean_ci),
-            "p_no_persona": no_persona.p_mean,
+        "design": {
+            "primary": "ΔPSS of PerMix-RLVR − RLVR on the held-out personas and no persona",
+            "held_out_personas": list(held_out_ids(config)),
+            "styled_personas": {
+                pool: list(models["start"].styled[pool].persona_ids) for pool in config.styled_pools
+            },
+            "training_personas": len(training_pool(config, "permix")),
+            "training_personas_seen": {arm: len(seen) for arm, seen in personas_seen.items()},
+            "minimal_detectable_delta_pss": minimal_detectable(primary.delta_pss_ci),
+            "intervals": "paired bootstrap over the test problems (test-item noise only; personas fixed)",
         },
-        "seconds": seconds,
+        "models": {name: _model_brief(measured, kinds) for name, measured in models.items()},
+        "lottery": {
+            **lottery.scalars(),
+            "pss_ci": list(lottery.pss_ci),
+            "accuracy": lottery.accuracy,
+            "best_of_k": list(lottery.best_of_k),
+        },
+        "comparisons": {key: _comparison_brief(pair) for key, pair in comparisons.items()},
+        "seconds": dict(seconds),
     }
 
 
-def run_markdown(summary: Mapping[str, Any], lottery: StabilityReport) -> str:
-    """``report.md`` of one run."""
-    cfg, s, held = summary["config"], summary["permix_vs_rlvr"], summary["held_out"]
-    tuning = "LoRA adapters" if cfg["lora_rank"] else "all weights"
+def _models_table(models: Mapping[str, Any], pools: Sequence[str]) -> list[str]:
+    styled = "".join(f" expressivity `{pool}` [95% CI] |" for pool in pools)
     lines = [
-        "# Persona-lottery lab: PerMix-RLVR vs RLVR",
+        f"| model | PSS [95% CI] | mean accuracy | no persona | no answer | worst persona |{styled}",
+        "|---|---|---|---|---|---|" + "---|" * len(pools),
+    ]
+    for name, m in models.items():
+        cells = "".join(
+            f" {fmt(m['styled'][pool]['expressivity'])} {fmt_ci(m['styled'][pool]['expressivity_ci'])} |"
+            for pool in pools
+        )
+        lines.append(
+            f"| {name} | {m['pss']:.3f} {fmt_ci(m['pss_ci'])} | {m['mean']:.3f} | {fmt(m['no_persona'])} | "
+            f"{m['no_answer']:.3f} | {m['worst']:.3f} ({m['worst_persona']}) |{cells}"
+        )
+    return lines
+
+
+def _comparisons_table(comparisons: Mapping[str, Any], pools: Sequence[str]) -> list[str]:
+    styled = "".join(f" Δ expressivity `{pool}` [95% CI], p |" for pool in pools)
+    lines = [
+        f"| b − a | ΔPSS [95% CI] | p | Δ mean accuracy [95% CI] | Δ no persona [95% CI] |{styled}",
+        "|---|---|---|---|---|" + "---|" * len(pools),
+    ]
+    for key, c in comparisons.items():
+        b, a = key.split("_vs_")
+        cells = ""
+        for pool in pools:
+            s = c["styled"].get(pool)
+            cells += (
+                f" {s['delta_expressivity']:+.3f} {fmt_ci(s['delta_expressivity_ci'], signed=True)}, "
+                f"{s['p_expressivity']:.3g} |"
+                if s
+                else " n/a |"
+            )
+        lines.append(
+            f"| {b} − {a} | {c['delta_pss']:+.3f} {fmt_ci(c['delta_pss_ci'], signed=True)} | {c['p_pss']:.3g} | "
+            f"{c['delta_mean']:+.3f} {fmt_ci(c['delta_mean_ci'], signed=True)} | "
+            f"{c['delta_no_persona']:+.3f} {fmt_ci(c['delta_no_persona_ci'], signed=True)} |{cells}"
+        )
+    return lines
+
+
+def run_markdown(summary: Mapping[str, Any]) -> str:
+    """``report.md`` of one run."""
+    cfg, design, models = summary["config"], summary["design"], summary["models"]
+    pools = list(cfg["styled_pools"])
+    primary = summary["comparisons"][PRIMARY_KEY]
+    tuning = f"LoRA rank {cfg['lora_rank']}" if cfg["lora_rank"] else "all weights"
+    arms = ", ".join(f"{arm} ({ARM_TEXT[arm]})" for arm in summary["design"]["training_personas_seen"])
+    seen = ", ".join(f"{arm} {n}" for arm, n in design["training_personas_seen"].items() if arm != "rlvr")
+    kinds = sorted({kind for m in models.values() for kind in m["by_kind"]})
+    lines = [
+        "# Persona lab: RLVR, PerMix-RLVR and a shuffled-persona control",
+        "",
+        f"Start model: {summary['start_model']}.",
         "",
         (
-            f"Start model: {summary['start_model']}. From it, GRPO for {cfg['grpo_steps']} steps of "
-            f"{cfg['grpo_batch_size']} completions ({tuning}), twice with the same budget: plain RLVR "
-            f"(persona_prob=0) and PerMix-RLVR (persona_prob={cfg['persona_prob']} over the `{cfg['train_pool']}` "
-            f"pool), on synthetic problems of levels {list(cfg['levels'])}. Evaluated greedily on "
-            f"{cfg['test_problems']} held-out problems under {held['start']['personas'] - 1} held-out "
-            f"`{cfg['eval_pool']}` personas and no persona. Seed {cfg['seed']}; {summary['seconds']:.0f} s."
+            f"Arms, each GRPO from the start model for {cfg['grpo_steps']} steps of {cfg['grpo_batch_size']} "
+            f"completions ({cfg['grpo_batch_size'] // cfg['num_generations']} prompts x {cfg['num_generations']}; "
+            f"{tuning}), reward = correctness only: {arms}. PerMix and the control mix a persona into "
+            f"{cfg['persona_prob']:.0%} of the prompts, from {design['training_personas']} personas of "
+            f"`{cfg['train_pool']}` (the control's text shuffled by {cfg['control_unit']}); training personas seen: "
+            f"{seen or 'n/a'}."
         ),
         "",
-        "## Held-out personas",
+        (
+            f"Test set: {cfg['test_problems']} held-out synthetic problems (levels {list(cfg['levels'])}, test seed "
+            f"{cfg['test_seed']}: the same for every seed and arm), greedy, under {len(design['held_out_personas']) - 1} "
+            f"held-out personas of `{cfg['eval_pool']}` and no persona (PSS), and the styled pools "
+            f"{', '.join(f'`{p}`' for p in pools)} (expressivity). Seed {cfg['seed']}."
+        ),
         "",
-        "| model | PSS [95% CI] | mean accuracy [95% CI] | std | worst persona | no persona | best of all personas |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for name, h in held.items():
-        lines.append(
-            f"| {name} | {h['pss']:.3f} {fmt_ci(h['pss_ci'])} | {h['mean']:.3f} "
-            f"{fmt_ci(h['mean_ci'])} | {h['std']:.3f} | {h['worst']:.3f} "
-            f"({h['worst_persona']}) | {h['no_persona']:.3f} | {h['best_of_all']:.3f} |"
-        )
-    lines += [
+        "## Primary result",
         "",
-        "## PerMix-RLVR − RLVR (paired bootstrap over problems)",
+        (
+            f"ΔPSS (PerMix − RLVR) = **{primary['delta_pss']:+.3f}** {fmt_ci(primary['delta_pss_ci'], signed=True)}, "
+            f"p = {primary['p_pss']:.3g}. Minimal detectable ΔPSS at 80% power from this seed's interval: "
+            f"{design['minimal_detectable_delta_pss']:.3f}. The interval is a paired bootstrap over the test "
+            "problems: it covers test-item noise only (personas fixed, not resampled; one training run)."
+        ),
         "",
-        "| quantity | Δ | 95% CI | p |",
-        "|---|---|---|---|",
+        "## Models",
+        "",
+        *_models_table(models, pools),
+        "",
+        "## Paired comparisons (b − a over the same problems and personas)",
+        "",
+        *_comparisons_table(summary["comparisons"], pools),
+        "",
+        "## Accuracy by question type (held-out personas and none; secondary)",
+        "",
+        "| model | " + " | ".join(kinds) + " |",
+        "|---|" + "---|" * len(kinds),
         *[
-            f"| {label} | {s[key]:+.3f} | {fmt_ci(s[key + '_ci'], signed=True)} | "
-            f"{s['p' + key.removeprefix('delta')]:.3g} |"
-            for key, label in DELTAS.items()
+            f"| {name} | " + " | ".join(fmt(m["by_kind"].get(k)) for k in kinds) + " |"
+            for name, m in models.items()
         ],
         "",
         "## Persona lottery of the start model",
         "",
         "| persona | accuracy |",
         "|---|---|",
-        *[f"| {p} | {a:.3f} |" for p, a in sorted(lottery.accuracy.items(), key=lambda kv: -kv[1])],
+        *[
+            f"| {p} | {a:.3f} |"
+            for p, a in sorted(summary["lottery"]["accuracy"].items(), key=lambda kv: -kv[1])
+        ],
         "",
-        f"PSS {lottery.pss:.3f}; expected best-of-k for k = 1..{len(lottery.best_of_k)}: "
-        + ", ".join(f"{v:.3f}" for v in lottery.best_of_k),
+        f"Expected best-of-k for k = 1..{len(summary['lottery']['best_of_k'])}: "
+        + ", ".join(f"{v:.3f}" for v in summary["lottery"]["best_of_k"]),
         "",
-        "PSS = mean over personas of accuracy − their standard deviation (permix-plugins' definition).",
-        "Plots: `lottery.png`, `comparison.png`; full reports under `eval/<model>/`; models under `models/`.",
+        "PSS = mean over personas of accuracy − their standard deviation (permix-plugins' definition). Expressivity = "
+        "share of a styled persona's completions meeting its checkable style. Wall time: "
+        + ", ".join(f"{part} {value:.0f} s" for part, value in summary["seconds"].items())
+        + ".",
+        "",
+        "Plots: `comparison.png`, `lottery.png`; records and reports under `eval/<model>/` (and the start model's "
+        "under its start directory); models under `models/`.",
         "",
     ]
     return "\n".join(lines)
 
 
-def plot_comparison(reports: Mapping[str, StabilityReport], path: Path) -> None:
-    """Accuracy per held-out persona and expected best-of-k, for the start model and both GRPO runs."""
+def plot_comparison(models: Mapping[str, Measured], path: Path) -> None:
+    """Accuracy per held-out persona (left) and expressivity per styled persona (right), one marker per model."""
     require("matplotlib", extra="plot")
     import numpy as np
     from matplotlib.figure import Figure
 
-    order = [p.persona_id for p in sorted(reports["start"].personas, key=lambda p: p.accuracy)]
-    fig = Figure(figsize=(11, max(4.0, 0.2 * len(order) + 1.5)), layout="constrained")
-    left, right = fig.subplots(1, 2, width_ratios=[3, 2])
-    ys = np.arange(len(order))
-    styles = {"start": ("0.55", "o"), "rlvr": ("tab:blue", "s"), "permix": ("tab:red", "D")}
-    for name, report in reports.items():
-        color, marker = styles[name]
-        acc = report.accuracy
-        left.scatter(
-            [acc[p] for p in order],
-            ys,
-            color=color,
-            marker=marker,
-            s=18,
-            label=f"{name} (PSS {report.pss:.2f})",
-            zorder=3,
-        )
-        right.plot(np.arange(1, len(report.best_of_k) + 1), report.best_of_k, color=color, label=name)
-    left.set_yticks(ys, order, fontsize=7)
+    markers = {"floor": ("0.75", "v"), "start": ("0.45", "o"), "rlvr": ("tab:blue", "s"),
+               "permix": ("tab:red", "D"), "control": ("tab:green", "^")}  # fmt: skip
+    start = models["start"]
+    held = [p.persona_id for p in sorted(start.held_out.personas, key=lambda p: p.accuracy)]
+    styled = [pid for report in start.styled.values() for pid in report.styled_ids]
+    fig = Figure(figsize=(12, max(4.0, 0.2 * max(len(held), len(styled)) + 1.5)), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    for name, measured in models.items():
+        color, marker = markers.get(name, ("black", "x"))
+        acc = measured.held_out.accuracy
+        left.scatter([acc[p] for p in held], np.arange(len(held)), color=color, marker=marker, s=18, zorder=3,
+                     label=f"{name} (PSS {measured.held_out.pss:.2f})")  # fmt: skip
+        expressivity = {p.persona_id: p.expressivity for r in measured.styled.values() for p in r.personas}
+        right.scatter([expressivity.get(p) or 0.0 for p in styled], np.arange(len(styled)), color=color,
+                      marker=marker, s=18, zorder=3, label=name)  # fmt: skip
+    left.set_yticks(np.arange(len(held)), held, fontsize=7)
     left.set_xlim(-0.02, 1.02)
-    left.set_xlabel("accuracy on held-out problems")
+    left.set_xlabel("accuracy on the test problems")
     left.set_title("accuracy per held-out persona")
     left.legend(loc="lower right", fontsize=8)
-    right.set_xlabel("k (personas drawn at random)")
-    right.set_ylabel("expected best-of-k accuracy")
-    right.set_ylim(-0.02, 1.02)
-    right.grid(alpha=0.3)
-    right.legend(fontsize=8)
-    right.set_title("best of k")
-    fig.suptitle("PerMix-RLVR vs RLVR from the same start model")
+    right.set_yticks(np.arange(len(styled)), styled, fontsize=7)
+    right.set_xlim(-0.02, 1.02)
+    right.set_xlabel("share of completions meeting the persona's style")
+    right.set_title("expressivity per styled persona")
+    right.legend(loc="lower right", fontsize=8)
+    fig.suptitle("RLVR, PerMix-RLVR and the shuffled-persona control from the same start model")
     fig.savefig(path, dpi=110)
 
 
 # ---------------------------------------------------------------------------------------------- several seeds
 def spread(values: Sequence[float]) -> dict[str, Any]:
-    """Mean, standard deviation, min, max and a 95% t-interval of the mean over `values` (one per seed).
+    """Mean, standard deviation, min, max, a 95% t-interval of the mean over `values` (one per seed), how many are
+    positive, and the minimal detectable mean at 80% power (two-sided α = 0.05) given that spread.
 
     Example:
         >>> s = spread([0.1, 0.2, 0.3])
         >>> round(s["mean"], 3), s["min"], s["max"], [round(x, 3) for x in s["ci"]], s["positive"]
         (0.2, 0.1, 0.3, [-0.048, 0.448], 3)
+        >>> round(s["minimal_detectable"], 3)
+        0.31
     """
     n = len(values)
     mean = statistics.fmean(values)
     sd = statistics.stdev(values) if n > 1 else 0.0
-    half = (_T95[n - 2] if n - 1 <= len(_T95) else 1.96) * sd / math.sqrt(n) if n > 1 else math.nan
+    t975 = _T975[n - 2] if 1 < n <= len(_T975) + 1 else 1.96
+    t80 = _T80[n - 2] if 1 < n <= len(_T80) + 1 else 0.842
+    half = t975 * sd / math.sqrt(n) if n > 1 else math.nan
     return {
         "mean": mean,
         "sd": sd,
@@ -193,108 +349,149 @@ def spread(values: Sequence[float]) -> dict[str, Any]:
         "ci": [mean - half, mean + half],
         "positive": sum(v > 0 for v in values),
         "n": n,
+        "minimal_detectable": (t975 + t80) * sd / math.sqrt(n) if n > 1 else math.nan,
     }
+
+
+_ACROSS = ("delta_pss", "delta_mean", "delta_no_persona")
 
 
 def across_seeds(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Across-seed statistics of the runs' summaries: each Δ, and each model's PSS, mean and no-persona accuracy."""
-    versus = [run["permix_vs_rlvr"] for run in runs]
-    stats: dict[str, Any] = {key: spread([v[key] for v in versus]) for key in DELTAS}
-    for key in DELTAS:  # seeds whose own paired interval lies above (or below) zero
-        stats[key]["significant_up"] = sum(v[key + "_ci"][0] > 0 for v in versus)
-        stats[key]["significant_down"] = sum(v[key + "_ci"][1] < 0 for v in versus)
-    stats["models"] = {
-        name: {
-            field: spread([run["held_out"][name][field] for run in runs])
-            for field in ("pss", "mean", "no_persona")
-        }
-        for name in runs[0]["held_out"]
-    }
+    """Across-seed statistics of the runs' summaries: each comparison's Δs (and Δ expressivity per styled pool),
+    each model's measures, and the within-seed minimal detectable ΔPSS."""
+    stats: dict[str, Any] = {"comparisons": {}, "models": {}}
+    for key in runs[0]["comparisons"]:
+        versus = [run["comparisons"][key] for run in runs]
+        entry = {field: spread([v[field] for v in versus]) for field in _ACROSS}
+        for pool in versus[0]["styled"]:
+            entry[f"delta_expressivity/{pool}"] = spread(
+                [v["styled"][pool]["delta_expressivity"] for v in versus]
+            )
+        stats["comparisons"][key] = entry
+    for name, first in runs[0]["models"].items():
+        fields = {f: spread([run["models"][name][f] for run in runs]) for f in ("pss", "mean", "no_persona")}
+        for pool in first["styled"]:
+            values = [run["models"][name]["styled"][pool]["expressivity"] for run in runs]
+            if all(v is not None for v in values):
+                fields[f"expressivity/{pool}"] = spread(values)
+        stats["models"][name] = fields
+    stats["within_seed_minimal_detectable_delta_pss"] = statistics.fmean(
+        run["design"]["minimal_detectable_delta_pss"] for run in runs
+    )
     return stats
 
 
 def seeds_markdown(summary: Mapping[str, Any]) -> str:
-    """``report.md`` of a multi-seed run: a row per seed, then the across-seed statistics."""
+    """``report.md`` of a multi-seed run: the primary result across seeds, then every comparison and model."""
     runs, stats, n = summary["runs"], summary["across_seeds"], len(summary["runs"])
     first = runs[0]
+    primary = stats["comparisons"][PRIMARY_KEY]["delta_pss"]
+    verdict = (
+        "above zero" if primary["ci"][0] > 0 else "below zero" if primary["ci"][1] < 0 else "includes zero"
+    )
     lines = [
-        "# Persona-lottery lab over seeds: PerMix-RLVR vs RLVR",
+        "# Persona lab over seeds: RLVR, PerMix-RLVR and a shuffled-persona control",
         "",
         (
-            f"{n} independent runs of the lab (seeds {', '.join(str(r['config']['seed']) for r in runs)}); the "
-            f"seed changes the problems, the start model's warm-up, the GRPO sampling and the persona mixing. "
-            f"Start model: {first['start_model']}. Every run's own report is in `seed-<k>/report.md`. "
-            f"{summary['seconds'] / 60:.0f} min in all."
+            f"{n} independent runs (seeds {', '.join(str(r['config']['seed']) for r in runs)}); the seed changes the "
+            f"training problems, the GRPO sampling and the persona mixing"
+            + ("" if first["config"]["shared_start"] else ", and the start model's warm-up")
+            + f"; the test set is the same for every seed. Start model: {first['start_model']}. Every run's own "
+            f"report is in `seed-<k>/report.md`. {summary['seconds'] / 60:.0f} min in all."
+        ),
+        "",
+        "## Primary result",
+        "",
+        (
+            f"ΔPSS (PerMix − RLVR), mean over {n} seeds: **{primary['mean']:+.3f}**, 95% t-interval over seeds "
+            f"{fmt_ci(primary['ci'], signed=True)} ({verdict}), positive in {primary['positive']}/{n} seeds. "
+            f"Minimal detectable ΔPSS at 80% power: {primary['minimal_detectable']:.3f} across seeds (from the "
+            f"spread of the seeds, sd {primary['sd']:.3f}); "
+            f"{stats['within_seed_minimal_detectable_delta_pss']:.3f} within one seed (test-item noise only)."
         ),
         "",
         "## Per seed",
         "",
-        "| seed | start PSS | RLVR PSS | PerMix PSS | ΔPSS [95% CI] | Δ mean | Δ no persona [95% CI] |",
-        "|---|---|---|---|---|---|---|",
+        "| seed | "
+        + " | ".join(f"{m} PSS" for m in first["models"])
+        + " | ΔPSS PerMix − RLVR [per-seed 95% CI, "
+        "test items only] |",
+        "|---|" + "---|" * (len(first["models"]) + 1),
     ]
     for run in runs:
-        h, v = run["held_out"], run["permix_vs_rlvr"]
+        c = run["comparisons"][PRIMARY_KEY]
         lines.append(
-            f"| {run['config']['seed']} | {h['start']['pss']:.3f} | {h['rlvr']['pss']:.3f} | "
-            f"{h['permix']['pss']:.3f} | {v['delta_pss']:+.3f} {fmt_ci(v['delta_pss_ci'], signed=True)} | "
-            f"{v['delta_mean']:+.3f} | {v['delta_no_persona']:+.3f} {fmt_ci(v['delta_no_persona_ci'], signed=True)} |"
+            f"| {run['config']['seed']} | "
+            + " | ".join(f"{m['pss']:.3f}" for m in run["models"].values())
+            + f" | {c['delta_pss']:+.3f} {fmt_ci(c['delta_pss_ci'], signed=True)} |"
         )
     lines += [
         "",
-        "## Across seeds",
+        "## Across seeds: every comparison",
         "",
-        (
-            f"Mean over the {n} seeds, their range, a 95% t-interval of the mean over seeds (the training run's own "
-            "randomness, on top of the problems'), and in how many seeds the Δ is positive / its per-seed paired "
-            "interval lies above zero / below zero."
-        ),
+        f"Mean over the {n} seeds, their range, the 95% t-interval over seeds and the seeds with a positive Δ.",
         "",
-        "| PerMix − RLVR | mean | min – max | 95% CI over seeds | positive | CI > 0 | CI < 0 |",
-        "|---|---|---|---|---|---|---|",
+        "| b − a | quantity | mean | min – max | 95% CI over seeds | positive |",
+        "|---|---|---|---|---|---|",
     ]
-    for key, label in DELTAS.items():
-        s = stats[key]
-        lines.append(
-            f"| {label} | {s['mean']:+.3f} | {s['min']:+.3f} – {s['max']:+.3f} | "
-            f"{fmt_ci(s['ci'], signed=True)} | {s['positive']}/{n} | {s['significant_up']}/{n} | "
-            f"{s['significant_down']}/{n} |"
-        )
+    for key, entry in stats["comparisons"].items():
+        b, a = key.split("_vs_")
+        for field, s in entry.items():
+            label = field.replace("delta_", "Δ ").replace("_", " ").replace("pss", "PSS")
+            lines.append(
+                f"| {b} − {a} | {label} | {s['mean']:+.3f} | {s['min']:+.3f} – {s['max']:+.3f} | "
+                f"{fmt_ci(s['ci'], signed=True)} | {s['positive']}/{n} |"
+            )
     lines += [
         "",
-        "| model | PSS mean (min – max) | mean accuracy (min – max) | no persona (min – max) |",
+        "## Across seeds: every model",
+        "",
+        "| model | quantity | mean | min – max |",
         "|---|---|---|---|",
     ]
     for name, fields in stats["models"].items():
-        cells = [f"{f['mean']:.3f} ({f['min']:.3f} – {f['max']:.3f})" for f in fields.values()]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    lines += ["", "Plot: `seeds.png` (each seed's Δs with its paired 95% interval).", ""]
+        for field, s in fields.items():
+            lines.append(
+                f"| {name} | {field.replace('_', ' ')} | {s['mean']:.3f} | {s['min']:.3f} – {s['max']:.3f} |"
+            )
+    lines += [
+        "",
+        "Plot: `seeds.png` (each seed's Δs with their per-seed intervals, and the mean over seeds).",
+        "",
+    ]
     return "\n".join(lines)
 
 
 def plot_seeds(summary: Mapping[str, Any], path: Path) -> None:
-    """One panel per Δ: each seed's value with its paired interval, and the across-seed mean."""
+    """One panel per comparison: each seed's ΔPSS (and Δ expressivity per styled pool) with its per-seed interval."""
     require("matplotlib", extra="plot")
     from matplotlib.figure import Figure
 
     runs = summary["runs"]
-    seeds = [run["config"]["seed"] for run in runs]
-    fig = Figure(figsize=(4 * len(DELTAS), 3.6), layout="constrained")
-    for ax, (key, label) in zip(fig.subplots(1, len(DELTAS)), DELTAS.items(), strict=True):
-        values = [run["permix_vs_rlvr"][key] for run in runs]
-        cis = [run["permix_vs_rlvr"][key + "_ci"] for run in runs]
-        errors = [
-            [v - lo for v, (lo, _) in zip(values, cis, strict=True)],
-            [hi - v for v, (_, hi) in zip(values, cis, strict=True)],
-        ]
-        ax.errorbar(range(len(seeds)), values, yerr=errors, fmt="o", color="tab:red", capsize=3)
+    keys = list(runs[0]["comparisons"])
+    fig = Figure(figsize=(3.6 * len(keys), 3.8), layout="constrained")
+    for ax, key in zip(fig.subplots(1, len(keys), squeeze=False)[0], keys, strict=True):
+        series = {
+            "ΔPSS": [
+                (r["comparisons"][key]["delta_pss"], r["comparisons"][key]["delta_pss_ci"]) for r in runs
+            ]
+        }
+        for pool in runs[0]["comparisons"][key]["styled"]:
+            series[f"Δ expr. {pool}"] = [
+                (r["comparisons"][key]["styled"][pool]["delta_expressivity"],
+                 r["comparisons"][key]["styled"][pool]["delta_expressivity_ci"])
+                for r in runs
+            ]  # fmt: skip
+        for offset, (label, points) in enumerate(series.items()):
+            xs = [i + 0.15 * offset for i in range(len(runs))]
+            values = [v for v, _ in points]
+            errors = [[v - ci[0] for v, ci in points], [ci[1] - v for v, ci in points]]
+            ax.errorbar(xs, values, yerr=errors, fmt="o", capsize=2, ms=4, label=label)
         ax.axhline(0, color="0.3", lw=0.8)
-        ax.axhline(
-            summary["across_seeds"][key]["mean"], color="tab:red", ls="--", lw=1, label="mean over seeds"
-        )
-        ax.set_xticks(range(len(seeds)), [str(s) for s in seeds])
+        ax.set_xticks(range(len(runs)), [str(r["config"]["seed"]) for r in runs])
         ax.set_xlabel("seed")
-        ax.set_title(label, fontsize=10)
+        ax.set_title(key.replace("_vs_", " − "), fontsize=10)
         ax.grid(alpha=0.3)
-    fig.axes[0].legend(fontsize=8)
-    fig.suptitle("PerMix-RLVR − RLVR per seed (paired 95% intervals over problems)")
+    fig.axes[0].legend(fontsize=7)
+    fig.suptitle("Paired Δ per seed (per-seed 95% intervals cover test-item noise only)")
     fig.savefig(path, dpi=110)

@@ -1,265 +1,198 @@
-"""One lab run: PerMix-RLVR against plain RLVR from the same start model with the same budget.
+"""One lab run: RLVR, PerMix-RLVR and a shuffled-persona control, from the same start model with the same budget.
 
-1. The start model: a small model built from scratch and warmed up with supervised training on the built-in
-   problems without personas (the tiny lab), or a real instruct checkpoint as it is (``model=...``).
-2. Its persona lottery: accuracy under the `lottery` personas, and under the held-out `eval` personas and none.
-3. Two GRPO runs with TRL from that start: plain RLVR (``persona_prob=0``) and PerMix-RLVR (``persona_prob`` > 0
-   over the `train` pool); full fine-tuning, or LoRA adapters with ``lora_rank``.
-4. Both evaluated greedily on held-out problems under the held-out personas and no persona, compared with paired
-   bootstraps over problems (ΔPSS, Δ mean accuracy, Δ accuracy without persona); ``report.md``, ``summary.json``,
-   plots, the models and every result are written to ``out_dir``.
+1. The start model (`permix_plugins.lab.start`): warmed up to read system prompts, play styled personas and answer
+   worse under some (tiny), or an instruct checkpoint taught the styled personas' habits (real).
+2. Its persona lottery (`lottery_pool`), and every model's measurement on one fixed test set (`test_seed`): the
+   held-out personas of `eval_pool` and no persona (PSS, the primary metric), and the styled pools (expressivity).
+3. The arms (`permix_plugins.lab.arms`), each trained by GRPO from the start model, then measured the same way.
+4. Paired comparisons over problems and personas: PerMix − RLVR (the primary ΔPSS, fixed in `PRIMARY`), PerMix −
+   control, and each arm − start; `summary.json`, `report.md`, plots and every evaluation record in ``out_dir``.
+
+Everything is resumable: the start model, each trained arm and each evaluation are kept on disk, and a rerun with the
+same settings picks up where a run stopped.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
-import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from permix_plugins._optional import require
-from permix_plugins.evaluation.records import EvalRecord
+from permix_plugins.evaluation.records import EvalRecord, stability_rows
 from permix_plugins.evaluation.runner import evaluate, write_report
+from permix_plugins.lab.arms import train_arm, training_pool
 from permix_plugins.lab.config import LabConfig
 from permix_plugins.lab.report import plot_comparison, run_markdown, run_summary
-from permix_plugins.mixing import PersonaMixDataset
+from permix_plugins.lab.start import start_model
 from permix_plugins.personas import NO_PERSONA, NO_PERSONA_ID, PersonaPool
 from permix_plugins.problems import load_problems
-from permix_plugins.prompting import build_messages
 from permix_plugins.stability import Comparison, StabilityReport, compare
 
-__all__ = ["ARMS", "LabResult", "run_lab"]
+__all__ = ["PRIMARY", "LabResult", "Measured", "run_lab"]
 
 logger = logging.getLogger(__name__)
 
-ARMS = (("rlvr", False), ("permix", True))  # (name, mixes personas)
+PRIMARY = ("permix", "rlvr")
+"""The primary comparison, fixed before any run: ΔPSS of PerMix-RLVR over RLVR on the held-out personas and none."""
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One model on the test set: the held-out report (eval personas and none: PSS), one report per styled pool,
+    and the records they were built from (problem ids -> kinds for accuracy by question type)."""
+
+    held_out: StabilityReport
+    styled: dict[str, StabilityReport]
+    records: list[EvalRecord]
 
 
 @dataclass(frozen=True)
 class LabResult:
     """What one run measured; `summary` is also written to ``summary.json``."""
 
+    models: dict[str, Measured]  # start, the arms (and floor: the instruct model before its warm-up)
     lottery: StabilityReport
-    reports: dict[str, StabilityReport]  # start, rlvr, permix on the held-out personas and no persona
-    pss: Comparison  # permix vs rlvr
-    no_persona: Comparison  # the same, restricted to the no-persona prompt
+    comparisons: dict[str, dict[str, Comparison]]  # "permix_vs_rlvr" -> {"held_out", "no_persona", <styled>}
     summary: dict[str, Any]
     out_dir: Path
 
 
 def run_lab(config: LabConfig | None = None, *, log: Callable[[str], None] = logger.info) -> LabResult:
-    """Run the whole lab and write its report; `log` receives one line per stage (the CLI prints them)."""
+    """Run the whole lab (resuming what a run with the same settings left) and write its report; `log` receives
+    one line per stage (the CLI prints them)."""
     config = config or LabConfig()
     require("trl", extra="trl")
     torch = require("torch", extra="trl")
-
     out = Path(config.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    start = time.monotonic()
+    start_dir = Path(config.start_dir) if config.start_dir else out / "start"
+    start_dir.mkdir(parents=True, exist_ok=True)
+    seconds: dict[str, float] = {}
+    began = time.monotonic()
     torch.manual_seed(config.seed)
-    problems = {"seed": config.seed, "levels": config.levels}
-    train = load_problems("synthetic", split="train", limit=config.train_problems, **problems)
-    test = load_problems("synthetic", split="test", limit=config.test_problems, **problems)
-    held_out = _held_out_pool(config)
-    lottery_pool = PersonaPool.load(config.lottery_pool)
 
-    model, tokenizer, description = _start_model(config, train, log)
-    if config.from_scratch:  # a named or local checkpoint is already on disk
-        model.save_pretrained(out / "models" / "start")
-        tokenizer.save_pretrained(out / "models" / "start")
+    train = load_problems("synthetic", split="train", limit=config.train_problems, seed=config.seed,
+                          levels=config.levels)  # fmt: skip
+    test = load_problems("synthetic", split="test", limit=config.test_problems, seed=config.test_seed,
+                         levels=config.levels)  # fmt: skip
+    kinds = dict(zip(test["id"], test["kind"], strict=True))
+    held_pool, styled_pool = held_out_pool(config), styled_personas(config)
+    styled_test = test.select(range(min(config.styled_problems or len(test), len(test))))
 
-    def measure(name: str, trained: Any, pool: PersonaPool) -> tuple[StabilityReport, list[EvalRecord]]:
-        records, report = _evaluate(trained, tokenizer, test, pool, config, name, out)
-        log(
-            f"      {name:<8} PSS {report.pss:.3f}  mean {report.mean:.3f}  no persona "
-            f"{report.accuracy.get(NO_PERSONA_ID, float('nan')):.3f}  worst {report.worst:.3f}"
+    stages = 2 + len(config.arms)
+    log(f"[1/{stages}] the start model (kept in {start_dir})")
+    with _timed(seconds, "start model"):
+        start = start_model(config, start_dir, train, log)
+
+    def measure(name: str, model: Any, where: Path, seed: int) -> Measured:
+        records = _evaluate(model, start.tokenizer, test, held_pool, config, name, where / "held_out", seed)
+        if styled_pool is not None:
+            records += _evaluate(model, start.tokenizer, styled_test, styled_pool, config, name, where / "styled",
+                                 seed)  # fmt: skip
+        held = _report(records, held_out_ids(config), config, name)
+        styled = {
+            p: _report(records, PersonaPool.load(p).ids, config, f"{name} on {p}")
+            for p in config.styled_pools
+        }
+        line = f"      {name:<8} PSS {held.pss:.3f}  mean {held.mean:.3f}  no persona " + (
+            f"{held.accuracy.get(NO_PERSONA_ID, float('nan')):.3f}  worst {held.worst:.3f}"
         )
-        return report, records
+        expressivity = "  ".join(
+            f"{p} {r.expressivity:.3f}" for p, r in styled.items() if r.expressivity is not None
+        )
+        log(line + (f"  expressivity {expressivity}" if expressivity else ""))
+        return Measured(held, styled, records)
 
-    log(f"[2/4] persona lottery of the start model ({len(test)} held-out problems)")
-    lottery, _ = measure("lottery", model, lottery_pool)
-    reports, records = {}, {}
-    reports["start"], records["start"] = measure("start", model, held_out)
+    models: dict[str, Measured] = {}
+    styled_text = (
+        f", {len(styled_test)} x {len(styled_pool)} styled personas" if styled_pool is not None else ""
+    )
+    log(f"[2/{stages}] the start model on {len(test)} test problems x {len(held_pool)} personas{styled_text}, and its "
+        "persona lottery")  # fmt: skip
+    with _timed(seconds, "evaluate start"):
+        if start.floor is not None:
+            models["floor"] = measure("floor", start.floor, start_dir / "eval" / "floor", config.start_seed)
+        models["start"] = measure("start", start.model, start_dir / "eval" / "start", config.start_seed)
+        lottery_records = _evaluate(start.model, start.tokenizer, test, PersonaPool.load(config.lottery_pool),
+                                    config, "lottery", start_dir / "eval" / "lottery", config.start_seed)  # fmt: skip
+        lottery = _report(lottery_records, PersonaPool.load(config.lottery_pool).ids, config, "lottery")
 
-    for stage, (name, mixes) in enumerate(ARMS, start=3):
-        prob = config.persona_prob if mixes else 0.0
-        log(f"[{stage}/4] GRPO '{name}': persona_prob={prob}, {config.grpo_steps} steps from the start model")
-        trained = _grpo(copy.deepcopy(model), tokenizer, train, prob, config, out / "grpo" / name, log)
-        trained.save_pretrained(out / "models" / name)
-        reports[name], records[name] = measure(name, trained, held_out)
+    personas_seen: dict[str, list[str]] = {}
+    for stage, arm in enumerate(config.arms, start=3):
+        share = config.persona_prob if arm != "rlvr" else 0.0
+        mixed = training_pool(config, arm).name if arm != "rlvr" else "none"
+        log(
+            f"[{stage}/{stages}] GRPO '{arm}': persona_prob={share} over `{mixed}`, {config.grpo_steps} steps"
+        )
+        trained = train_arm(config, arm, start.model, start.tokenizer, train, out / "models" / arm, log)
+        seconds[f"train {arm}"] = trained.seconds
+        personas_seen[arm] = trained.personas_seen
+        with _timed(seconds, f"evaluate {arm}"):
+            models[arm] = measure(arm, trained.model, out / "eval" / arm, config.seed)
         del trained
 
-    pairs = {"labels": ("rlvr", "permix"), "n_bootstrap": config.n_bootstrap, "seed": config.seed}
-    pss = compare(reports["rlvr"], reports["permix"], **pairs)
-    no_persona = compare(*(_only_no_persona(records[name], config) for name, _ in ARMS), **pairs)
-    summary = run_summary(config, description, lottery, reports, pss, no_persona, time.monotonic() - start)
+    pairs = [PRIMARY, *([("permix", "control")] if "control" in config.arms else [])]
+    pairs += [(arm, "start") for arm in config.arms]
+    comparisons = {f"{b}_vs_{a}": _compare(models[a], models[b], config, (a, b)) for b, a in pairs}
+    seconds["total"] = time.monotonic() - began
+    summary = run_summary(
+        config, start.description, models, lottery, comparisons, personas_seen, kinds, seconds
+    )
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    plot_comparison(reports, out / "comparison.png")
+    _write_records(models, out / "records.jsonl.gz")
+    plot_comparison(models, out / "comparison.png")
     lottery.plot(out / "lottery.png", title="persona lottery of the start model")
-    (out / "report.md").write_text(run_markdown(summary, lottery))
+    (out / "report.md").write_text(run_markdown(summary))
+    primary = comparisons["permix_vs_rlvr"]["held_out"]
     log(
-        f"done in {summary['seconds']:.0f} s: ΔPSS (permix − rlvr) {pss.delta_pss:+.3f} "
-        f"[{pss.delta_pss_ci[0]:+.3f}, {pss.delta_pss_ci[1]:+.3f}], p={pss.p_pss:.3g}; report: {out / 'report.md'}"
+        f"done in {seconds['total']:.0f} s: ΔPSS (permix − rlvr) {primary.delta_pss:+.3f} "
+        f"[{primary.delta_pss_ci[0]:+.3f}, {primary.delta_pss_ci[1]:+.3f}], p={primary.p_pss:.3g}; "
+        f"report: {out / 'report.md'}"
     )
-    return LabResult(lottery, reports, pss, no_persona, summary, out)
+    return LabResult(models, lottery, comparisons, summary, out)
 
 
-# ----------------------------------------------------------------------------------------------- stages
-def _held_out_pool(config: LabConfig) -> PersonaPool:
-    """The held-out personas (all of `eval_pool`, or `eval_personas` of them drawn with the seed) and none."""
+# ----------------------------------------------------------------------------------------------- pools
+def held_out_ids(config: LabConfig) -> tuple[str, ...]:
+    """The personas of the primary PSS: the chosen ids of `eval_pool` (all by default), then no persona."""
     pool = PersonaPool.load(config.eval_pool)
-    if config.eval_personas is not None and config.eval_personas < len(pool):
-        keep = set(random.Random(config.seed).sample(pool.ids, config.eval_personas))
-        pool = PersonaPool([p for p in pool if p.id in keep], name=pool.name)
-    return PersonaPool([*pool, NO_PERSONA], name=f"{pool.name}+none")
+    ids = config.eval_personas if config.eval_personas is not None else pool.ids
+    for persona_id in ids:
+        pool[persona_id]  # an unknown id raises a KeyError naming the pool's ids
+    return (*ids, NO_PERSONA_ID)
 
 
-def _start_model(config: LabConfig, train: Any, log: Callable[[str], None]) -> tuple[Any, Any, str]:
-    """The model both GRPO runs start from, its tokenizer, and one line describing it."""
-    if not config.from_scratch:
-        from permix_plugins.evaluation import TransformersBackend
-
-        loaded = TransformersBackend.from_pretrained(config.model, device="cpu")
-        params = sum(p.numel() for p in loaded.model.parameters())
-        description = f"{config.model} ({params:,} parameters), trained with LoRA rank {config.lora_rank}"
-        log(f"[1/4] start model: {description}")
-        return loaded.model.eval(), loaded.tokenizer, description
-
-    from permix_plugins.tinylm import build_model, build_tokenizer
-
-    tokenizer = build_tokenizer()
-    model = build_model(
-        tokenizer,
-        hidden_size=config.hidden_size,
-        num_layers=config.num_layers,
-        num_heads=config.num_heads,
-        seed=config.seed,
-    )
-    params = sum(p.numel() for p in model.parameters())
-    description = (
-        f"a {params:,}-parameter model built from scratch, warmed up for {config.sft_steps} supervised steps on "
-        f"{len(train)} problems without personas"
-    )
-    log(
-        f"[1/4] warm-up: {params:,}-parameter model, {config.sft_steps} supervised steps on {len(train)} problems"
-    )
-    log(f"      final loss {_warm_up(model, tokenizer, train, config):.3f}")
-    return model, tokenizer, description
+def held_out_pool(config: LabConfig) -> PersonaPool:
+    """The personas of the primary PSS as a pool: the held-out ones of `eval_pool`, then no persona."""
+    eval_pool = PersonaPool.load(config.eval_pool)
+    return PersonaPool([*(eval_pool[i] for i in held_out_ids(config)[:-1]), NO_PERSONA], name="held-out")
 
 
-def _encode(tokenizer: Any, problem: str, answer: str, config: LabConfig) -> tuple[list[int], list[int]]:
-    prompt = tokenizer.apply_chat_template(
-        build_messages(problem, None, instruction=config.instruction),
-        tokenize=False,
-        add_generation_prompt=True,
-    )
-    target = f"\\boxed{{{answer}}}{tokenizer.eos_token}"
-
-    def encode(text: str) -> list[int]:
-        return tokenizer(text, add_special_tokens=False)["input_ids"]
-
-    return encode(prompt), encode(target)
+def styled_personas(config: LabConfig) -> PersonaPool | None:
+    """The personas of every styled pool, as one pool (None without styled pools)."""
+    personas = [persona for name in config.styled_pools for persona in PersonaPool.load(name)]
+    return PersonaPool(personas, name="+".join(config.styled_pools)) if personas else None
 
 
-def _warm_up(model: Any, tokenizer: Any, train: Any, config: LabConfig) -> float:
-    """Supervised training on (problem → \\boxed{answer}) without personas; loss on the answer tokens only."""
-    import torch
-    from tqdm.auto import tqdm
-
-    pairs = [_encode(tokenizer, row["problem"], row["answer"], config) for row in train]
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.sft_lr, weight_decay=0.01)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=config.sft_lr, total_steps=config.sft_steps, pct_start=0.1
-    )
-    rng = random.Random(config.seed)
-    model.train()
-    loss_value = float("nan")
-    for _ in tqdm(range(config.sft_steps), desc="warm-up", leave=False):
-        batch = rng.sample(pairs, min(config.sft_batch_size, len(pairs)))
-        width = max(len(p) + len(a) for p, a in batch)
-        ids = torch.full((len(batch), width), tokenizer.pad_token_id)
-        labels = torch.full((len(batch), width), -100)
-        mask = torch.zeros((len(batch), width), dtype=torch.long)
-        for i, (prompt, answer) in enumerate(batch):
-            n = len(prompt) + len(answer)
-            ids[i, :n] = torch.tensor(prompt + answer)
-            labels[i, len(prompt) : n] = torch.tensor(answer)
-            mask[i, :n] = 1
-        loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        schedule.step()
-        optimizer.zero_grad()
-        loss_value = loss.item()
-    model.eval()
-    return loss_value
-
-
-def _grpo(
-    model: Any, tokenizer: Any, train: Any, persona_prob: float, config: LabConfig, out: Path, log
-) -> Any:
-    from tqdm.auto import tqdm
-    from transformers import PrinterCallback, TrainerCallback
-
-    from permix_plugins.cpu_grpo import cpu_grpo_trainer
-    from permix_plugins.math import accuracy_reward
-
-    dataset = PersonaMixDataset(
-        train,
-        PersonaPool.load(config.train_pool),
-        persona_prob=persona_prob,
-        seed=config.seed,
-        instruction=config.instruction,
-    )
-    every = max(1, config.grpo_steps // 5)
-
-    class Progress(TrainerCallback):
-        """A bar with an ETA, and the mean reward every `every` steps (instead of TRL's raw log dicts)."""
-
-        def on_train_begin(self, args, state, control, **kwargs):
-            self.bar = tqdm(total=config.grpo_steps, desc=f"GRPO {out.name}", unit="step", leave=False)
-
-        def on_step_end(self, args, state, control, **kwargs):
-            self.bar.update(1)
-
-        def on_log(self, args, state, control, logs=None, **kwargs):
-            if logs and "reward" in logs and state.global_step % every == 0:
-                log(f"      step {state.global_step:>4}/{config.grpo_steps}  reward {logs['reward']:.3f}")
-
-        def on_train_end(self, args, state, control, **kwargs):
-            self.bar.close()
-
-    trainer = cpu_grpo_trainer(
-        model,
-        tokenizer,
-        dataset,
-        [accuracy_reward],
-        output_dir=out,
-        callbacks=[Progress()],  # its bar replaces TRL's (cpu_grpo_config disables that)
-        lora_rank=config.lora_rank,
-        max_steps=config.grpo_steps,
-        per_device_train_batch_size=config.grpo_batch_size,
-        num_generations=config.num_generations,
-        max_completion_length=config.max_new_tokens,
-        learning_rate=config.grpo_lr,
-        temperature=config.temperature,
-        logging_steps=every,
-        seed=config.seed,
-    )
-    trainer.remove_callback(PrinterCallback)  # Progress reports instead of raw log dicts
-    trainer.train()
-    return trainer.model.eval()
-
-
+# ----------------------------------------------------------------------------------------------- measuring
 def _evaluate(
-    model: Any, tokenizer: Any, test: Any, pool: PersonaPool, config: LabConfig, name: str, out: Path
-) -> tuple[list[EvalRecord], StabilityReport]:
+    model: Any,
+    tokenizer: Any,
+    test: Any,
+    pool: PersonaPool,
+    config: LabConfig,
+    name: str,
+    where: Path,
+    seed: int,
+) -> list[EvalRecord]:
+    """Greedy answers of `model` to every test problem under every persona of `pool`, kept in
+    ``where/results.jsonl`` (a rerun resumes it)."""
     from permix_plugins.evaluation import TransformersBackend
 
     backend = TransformersBackend(
@@ -269,27 +202,52 @@ def _evaluate(
         max_new_tokens=config.max_new_tokens,
         model_id=name,
     )
-    results = out / "eval" / name / "results.jsonl"
-    results.unlink(missing_ok=True)  # each lab run measures afresh
     records, report = evaluate(
         backend,
         test,
         pool,
         instruction=config.instruction,
-        seed=config.seed,
-        results=results,
+        seed=seed,
+        results=where / "results.jsonl",
         n_bootstrap=config.n_bootstrap,
         progress=not config.from_scratch,
         meta={"model": name, "pool": pool.name},
     )
-    write_report(report, results.parent)
-    return records, report
+    write_report(report, where)
+    return records
 
 
-def _only_no_persona(records: list[EvalRecord], config: LabConfig) -> StabilityReport:
-    rows = [r for r in records if r.persona_id == NO_PERSONA_ID]
+def _report(records: list[EvalRecord], ids: tuple[str, ...], config: LabConfig, name: str) -> StabilityReport:
+    wanted = set(ids)
+    rows = stability_rows(r for r in records if r.persona_id in wanted)
     return StabilityReport.from_results(
-        [(r.persona_id, r.item_id, r.correct, r.no_answer) for r in rows],
-        n_bootstrap=config.n_bootstrap,
-        seed=config.seed,
+        rows, n_bootstrap=config.n_bootstrap, seed=config.seed, meta={"model": name}
     )
+
+
+def _compare(a: Measured, b: Measured, config: LabConfig, labels: tuple[str, str]) -> dict[str, Comparison]:
+    """b − a, paired over problems and personas: held out, no persona only, and each styled pool."""
+    pairs = {"labels": labels, "n_bootstrap": config.n_bootstrap, "seed": config.seed}
+    none_a, none_b = (_report(m.records, (NO_PERSONA_ID,), config, "none") for m in (a, b))
+    return {
+        "held_out": compare(a.held_out, b.held_out, **pairs),
+        "no_persona": compare(none_a, none_b, **pairs),
+        **{pool: compare(a.styled[pool], b.styled[pool], **pairs) for pool in a.styled},
+    }
+
+
+def _write_records(models: dict[str, Measured], path: Path) -> None:
+    """Every evaluation record of the run (each names its model), gzipped: the numbers can be recomputed."""
+    import gzip
+
+    with gzip.open(path, "wt", encoding="utf-8") as out:
+        for measured in models.values():
+            for record in measured.records:
+                out.write(record.to_json() + "\n")
+
+
+@contextmanager
+def _timed(seconds: dict[str, float], part: str) -> Iterator[None]:
+    began = time.monotonic()
+    yield
+    seconds[part] = seconds.get(part, 0.0) + time.monotonic() - began
