@@ -13,8 +13,9 @@ pytest.importorskip("trl")
 from permix_plugins.cli import main
 from permix_plugins.errors import ConfigError
 from permix_plugins.lab import LabConfig, lab_config, run_lab, run_seeds
-from permix_plugins.lab.report import minimal_detectable, spread
+from permix_plugins.lab.report import minimal_detectable
 from permix_plugins.lab.run import PRIMARY, held_out_ids, styled_personas
+from permix_plugins.lab.seeds import spread
 from permix_plugins.personas import PersonaPool
 from permix_plugins.stability import StabilityReport
 

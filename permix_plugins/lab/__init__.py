@@ -6,8 +6,8 @@
 - `start`: the start model, made once and kept on disk;
 - `arms`: the RL arms trained from it;
 - `run`: `run_lab`, one run (start model, measurements, arms, paired comparisons);
-- `seeds`: `run_seeds`, several runs and the statistics across their seeds;
-- `report`: the summaries, reports and plots both write.
+- `seeds`: `run_seeds`, several runs, and the statistics, report and plot across their seeds;
+- `report`: one run's summary, report and plot.
 
 Names are imported on first use, so reading the settings does not import `datasets` or a trainer.
 """

@@ -85,16 +85,17 @@ def _tiny(
         seed=config.start_seed,
     )
     params = sum(p.numel() for p in model.parameters())
-    demos = demonstrations(train, warmup_pool(config), config)
-    log(
-        f"      warm-up: {params:,}-parameter model, {config.sft_steps} supervised steps on {len(demos)} demonstrations"
+    demos = _warm_up(
+        model,
+        tokenizer,
+        train,
+        config,
+        log,
+        f"warm-up: {params:,}-parameter model, {config.sft_steps} supervised",
     )
-    loss = fit(model, tokenizer, demos, steps=config.sft_steps, batch_size=config.sft_batch_size,
-               lr=config.sft_lr, seed=config.start_seed)  # fmt: skip
-    log(f"      final loss {loss:.3f}")
     description = (
         f"a {params:,}-parameter model built from scratch and warmed up for {config.sft_steps} supervised steps "
-        f"on {len(demos)} demonstrations ({_warmup_text(config)})"
+        f"on {demos} demonstrations ({_warmup_text(config)})"
     )
     _save(model, tokenizer, where, settings, description)
     return StartModel(model, tokenizer, description)
@@ -125,13 +126,14 @@ def _real(
     rank = config.lora_rank or 16
     adapters = LoraConfig(r=rank, lora_alpha=2 * rank, target_modules="all-linear", task_type="CAUSAL_LM")
     model = get_peft_model(copy.deepcopy(floor), adapters)
-    demos = demonstrations(train, warmup_pool(config), config)
-    log(
-        f"      style warm-up: {config.model}, LoRA rank {rank}, {config.sft_steps} steps on {len(demos)} demonstrations"
+    _warm_up(
+        model,
+        tokenizer,
+        train,
+        config,
+        log,
+        f"style warm-up: {config.model}, LoRA rank {rank}, {config.sft_steps}",
     )
-    loss = fit(model, tokenizer, demos, steps=config.sft_steps, batch_size=config.sft_batch_size,
-               lr=config.sft_lr, seed=config.start_seed)  # fmt: skip
-    log(f"      final loss {loss:.3f}")
     model = model.merge_and_unload().eval()
     description = (
         f"{config.model} ({params:,} parameters) after a LoRA style warm-up (rank {rank}, {config.sft_steps} "
@@ -139,6 +141,16 @@ def _real(
     )
     _save(model, tokenizer, where, settings, description)
     return StartModel(model, tokenizer, description, floor)
+
+
+def _warm_up(model: Any, tokenizer: Any, train: Any, config: LabConfig, log: Callable, what: str) -> int:
+    """Fit `model` on the warm-up demonstrations of `train`'s problems; the number of demonstrations."""
+    demos = demonstrations(train, warmup_pool(config), config)
+    log(f"      {what} steps on {len(demos)} demonstrations")
+    loss = fit(model, tokenizer, demos, steps=config.sft_steps, batch_size=config.sft_batch_size,
+               lr=config.sft_lr, seed=config.start_seed)  # fmt: skip
+    log(f"      final loss {loss:.3f}")
+    return len(demos)
 
 
 def _warmup_text(config: LabConfig) -> str:
