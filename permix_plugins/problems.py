@@ -141,7 +141,15 @@ def _load_hub(
     else:
         from datasets import load_dataset
 
-        ds = load_dataset(spec.path, spec.config, split=split)
+        try:
+            ds = load_dataset(spec.path, spec.config, split=split)
+        except (
+            ConnectionError
+        ) as exc:  # offline, or the Hub unreachable: datasets raises ConnectionError for both
+            raise ConfigError(
+                f"cannot load {name!r} ({spec.path}) from the Hugging Face Hub: {exc}; pass a local copy instead "
+                f"(a .jsonl/.json/.parquet/.csv file as the problems source, or data_files=)"
+            ) from None
     if limit is not None:
         ds = ds.select(range(min(limit, len(ds))))
     return normalize_problems(

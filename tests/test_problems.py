@@ -7,6 +7,7 @@ from fractions import Fraction
 import pytest
 from datasets import Dataset
 
+from permix_plugins.cli import main
 from permix_plugins.errors import ConfigError
 from permix_plugins.problems import load_problems, normalize_problems, source_kind, synthetic_problems
 
@@ -112,6 +113,17 @@ def test_synthetic_errors():
         synthetic_problems(5, levels=[1, 7])
     with pytest.raises(ConfigError, match="ask for fewer"):
         synthetic_problems(10**6, levels=[1])
+
+
+def test_a_hub_source_offline_is_one_error_naming_the_way_out(tmp_path, capsys):
+    """The tests run with the Hub offline (conftest): datasets' real failure becomes one line, not a traceback."""
+    out = tmp_path / "gsm8k.jsonl"
+    assert main(["export", "openrlhf", "--problems", "gsm8k", "--out", str(out)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(
+        "permix export openrlhf: error: cannot load 'gsm8k' (openai/gsm8k) from the Hugging Face"
+    )
+    assert "pass a local copy" in error and "\n" not in error and not out.exists()
 
 
 def test_gsm8k_loader_on_a_local_file(tmp_path):
