@@ -43,18 +43,22 @@ def tiny_tokenizer():
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory):
     """A tiny Llama + character tokenizer saved with save_pretrained (for frameworks that load from a path)."""
+    from tiny_models import TINY_SIZE
+
     from permix_plugins.tinylm import save_tiny_model
 
-    return save_tiny_model(tmp_path_factory.mktemp("tiny-model"), hidden_size=32, num_layers=1, num_heads=2)
+    return save_tiny_model(tmp_path_factory.mktemp("tiny-model"), **TINY_SIZE)
 
 
 @pytest.fixture(scope="module")
 def tiny_lm():
     """A tiny Llama and its own character tokenizer, in memory (a test may change the tokenizer's settings)."""
-    from permix_plugins.tinylm import build_model, build_tokenizer
+    from tiny_models import build_tiny_model
+
+    from permix_plugins.tinylm import build_tokenizer
 
     tokenizer = build_tokenizer()
-    return build_model(tokenizer, hidden_size=32, num_layers=1, num_heads=2), tokenizer
+    return build_tiny_model(tokenizer), tokenizer
 
 
 @pytest.fixture(scope="module")

@@ -11,18 +11,19 @@ import os
 import sys
 
 from permix_plugins.adapters.trl import PersonaStabilityCallback
+from tiny_models import build_tiny_model
 
 from permix_plugins import PersonaMixDataset, PersonaPool, load_problems
 from permix_plugins.cpu_grpo import cpu_grpo_trainer
 from permix_plugins.math import accuracy_reward
-from permix_plugins.tinylm import build_model, build_tokenizer
+from permix_plugins.tinylm import build_tokenizer
 
 
 def main(out: str) -> None:
     tokenizer = build_tokenizer()
     train = PersonaMixDataset(load_problems("synthetic", limit=32, levels=[0]), PersonaPool.builtin("train"))
     trainer = cpu_grpo_trainer(
-        build_model(tokenizer, hidden_size=32, num_layers=1, num_heads=2),
+        build_tiny_model(tokenizer),
         tokenizer,
         train,
         [accuracy_reward],

@@ -31,6 +31,7 @@ from permix_plugins.adapters.openrlhf import (
     reward_func,
     style_reward_func,
 )
+from tiny_models import build_tiny_model
 
 from permix_plugins import PersonaPool, load_problems
 from permix_plugins import verifier as verifier_module
@@ -42,9 +43,7 @@ TOWER = r"\boxed{5^{5^{5^{5^{5}}}}}"
 
 @pytest.fixture(scope="module")
 def tiny_model(tiny_tokenizer):
-    from permix_plugins.tinylm import build_model
-
-    return build_model(tiny_tokenizer, hidden_size=32, num_layers=1, num_heads=2, seed=0).eval()
+    return build_tiny_model(tiny_tokenizer).eval()
 
 
 # ------------------------------------------------------------------------------------------------------------

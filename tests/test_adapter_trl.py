@@ -17,6 +17,7 @@ pytest.importorskip("trl")
 from datasets import Dataset
 from permix_plugins.adapters import trl as adapter
 from permix_plugins.adapters.trl import PersonaStabilityCallback, _refuse_sharded_models, stability_metrics
+from tiny_models import build_tiny_model
 from trl import GRPOTrainer
 
 from permix_plugins import PersonaMixDataset, PersonaPool, load_problems
@@ -24,7 +25,6 @@ from permix_plugins.cpu_grpo import cpu_grpo_trainer
 from permix_plugins.errors import ConfigError
 from permix_plugins.math import accuracy_reward, accuracy_reward_async, style_reward
 from permix_plugins.prompting import DEFAULT_INSTRUCTION
-from permix_plugins.tinylm import build_model
 
 PROBLEMS = load_problems("synthetic", limit=16, seed=0, levels=[1])
 HELD_OUT = load_problems("synthetic", split="test", limit=3, seed=0, levels=[1])
@@ -32,7 +32,7 @@ LOTTERY = PersonaPool.builtin("lottery")
 
 
 def _trainer(tmp_path, dataset, tokenizer, rewards=(accuracy_reward,), **overrides) -> GRPOTrainer:
-    model = build_model(tokenizer, hidden_size=32, num_layers=1, num_heads=2, seed=0)
+    model = build_tiny_model(tokenizer)
     return cpu_grpo_trainer(model, tokenizer, dataset, rewards, output_dir=tmp_path, **overrides)
 
 

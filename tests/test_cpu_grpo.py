@@ -7,12 +7,12 @@ import pytest
 
 pytest.importorskip("trl")
 
+from tiny_models import build_tiny_model
 from transformers import TrainerCallback
 
 from permix_plugins import PersonaMixDataset, PersonaPool, load_problems
 from permix_plugins.cpu_grpo import CPU_SETTINGS, cpu_grpo_config, cpu_grpo_trainer
 from permix_plugins.math import accuracy_reward
-from permix_plugins.tinylm import build_model
 
 
 def test_config_runs_on_cpu_in_fp32_without_loggers_or_checkpoints(tmp_path):
@@ -56,7 +56,7 @@ def test_trainer_holds_what_it_was_given(tmp_path, tiny_tokenizer):
         pass
 
     train = PersonaMixDataset(load_problems("synthetic", limit=8, levels=[0]), PersonaPool.builtin("train"))
-    model = build_model(tiny_tokenizer, hidden_size=32, num_layers=1, num_heads=2)
+    model = build_tiny_model(tiny_tokenizer)
     trainer = cpu_grpo_trainer(
         model,
         tiny_tokenizer,
@@ -75,7 +75,7 @@ def test_trainer_holds_what_it_was_given(tmp_path, tiny_tokenizer):
 def test_lora_rank_trains_adapters_of_that_rank(tmp_path, tiny_tokenizer):
     pytest.importorskip("peft")
     train = PersonaMixDataset(load_problems("synthetic", limit=8, levels=[0]), PersonaPool.builtin("train"))
-    model = build_model(tiny_tokenizer, hidden_size=32, num_layers=1, num_heads=2)
+    model = build_tiny_model(tiny_tokenizer)
     trainer = cpu_grpo_trainer(
         model, tiny_tokenizer, train, [accuracy_reward], output_dir=tmp_path, lora_rank=4
     )
