@@ -103,7 +103,7 @@ def add_options(parser: argparse.ArgumentParser, cmd: Command) -> None:
     model = cmd.settings
     for name, info in model.model_fields.items():
         key = info.alias or name
-        kind, choices = _kind(info.annotation)
+        kind, choices = _argparse_type(info.annotation)
         text = (info.description or "") + _default_text(model, name)
         if kind is bool and info.default is True:
             text = f"turn off {text}"
@@ -124,11 +124,11 @@ def add_options(parser: argparse.ArgumentParser, cmd: Command) -> None:
         parser.add_argument(*flags, dest=key, required=info.is_required(), **spec)
 
 
-def _kind(annotation: Any) -> tuple[type, list[str] | None]:
+def _argparse_type(annotation: Any) -> tuple[type, list[str] | None]:
     """The argparse type (and choices) of a field annotation: ``X | None`` is X, a Literal gives choices."""
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
     if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1:
-        return _kind(args[0])
+        return _argparse_type(args[0])
     if typing.get_origin(annotation) is Literal:
         return str, [str(a) for a in args]
     if typing.get_origin(annotation) is list:
