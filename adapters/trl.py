@@ -45,12 +45,23 @@ if TYPE_CHECKING:
 
     from permix_plugins.mix_config import MixConfig
 
-__all__ = ["REWARD_FUNC", "PersonaStabilityCallback", "TrlExport", "export_trl", "stability_metrics"]
+__all__ = [
+    "REWARD_FUNC",
+    "STABILITY_MAX_NEW_TOKENS",
+    "PersonaStabilityCallback",
+    "TrlExport",
+    "export_trl",
+    "stability_metrics",
+]
 
 logger = logging.getLogger(__name__)
 
 REWARD_FUNC = f"{accuracy_reward.__module__}.{accuracy_reward.__name__}"
 """The reward for ``trl grpo --reward_funcs``, by the dotted path TRL imports (trl/scripts/grpo.py, lines 100-105)."""
+
+STABILITY_MAX_NEW_TOKENS = 512
+"""The stability callback's answer budget: below a full solution's (1024), so that measuring stays a small part of
+a training run."""
 
 
 def stability_metrics(report: StabilityReport, prefix: str = "permix") -> dict[str, float]:
@@ -102,7 +113,7 @@ class _StabilityCallback:  # PersonaStabilityCallback without its transformers b
         trainer: Any = None,
         every_n_steps: int = 50,
         eval_on_start: bool = True,
-        max_new_tokens: int = 512,
+        max_new_tokens: int = STABILITY_MAX_NEW_TOKENS,
         batch_size: int = 16,
         samples: int = 1,
         temperature: float = 0.0,

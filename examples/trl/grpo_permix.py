@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from permix_plugins.adapters.trl import PersonaStabilityCallback
+from permix_plugins.adapters.trl import STABILITY_MAX_NEW_TOKENS, PersonaStabilityCallback
 from trl import GRPOConfig, GRPOTrainer, ModelConfig, TrlParser, get_peft_config, get_quantization_config
 
 from permix_plugins import MixConfig, PersonaMixDataset, load_problems
@@ -63,7 +63,9 @@ class PermixArguments:
         default=0,
         metadata={"help": "Measure persona stability every N steps (0: before and after training)."},
     )
-    stability_max_new_tokens: int = field(default=512, metadata={"help": "Generation budget of the report."})
+    stability_max_new_tokens: int = field(
+        default=STABILITY_MAX_NEW_TOKENS, metadata={"help": "Generation budget of the report."}
+    )
 
     def __post_init__(self) -> None:
         self.mix_config()  # a bad mixing flag stops the run as the command line is read
