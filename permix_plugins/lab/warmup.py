@@ -14,7 +14,7 @@ RL arms add to it, so the warm-up teaches all three before any RL:
   probability `LabConfig.weak_error_rate`, so the start model has a real persona lottery.
 
 `fit` is the supervised loop (loss on the reply tokens only); the tiny lab trains all weights from scratch, the
-real-model lab trains LoRA adapters and merges them (`permix_plugins.lab.run`).
+real-model lab trains LoRA adapters and merges them (`permix_plugins.lab.start`).
 """
 
 from __future__ import annotations
@@ -72,9 +72,8 @@ def demonstrations(
     """
     rng = random.Random(f"permix-lab-warmup/{config.seed}")
     weak = set(config.weak_personas)
-    cycle: list[
-        Persona
-    ] = []  # personas are dealt in shuffled rounds: every one is shown, about equally often
+    # Personas are dealt in shuffled rounds: every one is shown, about equally often.
+    cycle: list[Persona] = []
     out = []
     for row in problems:
         persona: Persona | None = None
