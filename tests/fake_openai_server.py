@@ -37,9 +37,8 @@ class FakeOpenAIServer:
         self.ignores = ignores
         self.api_key = api_key
         self.max_choices = max_choices  # serve at most this many choices per request (a server ignoring `n`)
-        self.script: list[
-            tuple[int, float]
-        ] = []  # (status, delay) for the next requests; 200 = answer normally
+        # (status, delay) for the next requests; 200 = answer normally
+        self.script: list[tuple[int, float]] = []
         self.payloads: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self.in_flight = 0

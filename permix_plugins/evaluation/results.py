@@ -62,9 +62,8 @@ class Record:
 
     key_fields: ClassVar[tuple[str, ...]] = ()
     what: ClassVar[str] = "a results record"
-    omitted_when_none: ClassVar[
-        tuple[str, ...]
-    ] = ()  # fields added later: a None is not written (old lines stay)
+    # Fields added later: a None is not written (old lines stay).
+    omitted_when_none: ClassVar[tuple[str, ...]] = ()
 
     @property
     def key(self) -> tuple[Any, ...]:
