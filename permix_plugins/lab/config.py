@@ -34,7 +34,8 @@ def _permix_share() -> Any:
     """`MixConfig.persona_prob` (default, upper limit) for the PerMix run, which needs personas: above 0, where
     MixConfig allows 0 (the RLVR run is the lab's other arm)."""
     share = FieldInfo.merge_field_infos(
-        MixConfig.model_fields["persona_prob"], Field(gt=0, description="persona share of the PerMix run")
+        MixConfig.model_fields["persona_prob"],
+        Field(gt=0, description="persona share of the PerMix and control runs"),
     )
     share.metadata = [limit for limit in share.metadata if not isinstance(limit, Ge)]  # gt=0 replaces ge=0
     return share
@@ -45,7 +46,9 @@ class LabConfig(Settings):
 
     out_dir: str = Field("permix-demo", description="output directory")
     seed: int = Field(
-        0, description="seed of the training problems, the warm start, the GRPO sampling and the mixing"
+        0,
+        description="seed of the training problems, the GRPO sampling, the mixing and (unless shared_start) the "
+        "warm-up",
     )
     model: str | None = Field(
         None,
@@ -61,7 +64,9 @@ class LabConfig(Settings):
     num_layers: int = Field(2, ge=1, description="tiny model only")
     num_heads: int = Field(4, ge=1, description="tiny model only")
     sft_steps: int = Field(
-        1500, ge=0, description="supervised warm-up steps (tiny model only; at least 1 there)"
+        1500,
+        ge=0,
+        description="supervised warm-up steps (at least 1 for the tiny model; 0 keeps a real model as it is)",
     )
     sft_batch_size: int = Field(64, ge=1)
     sft_lr: float = Field(3e-3, gt=0)
