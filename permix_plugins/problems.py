@@ -143,9 +143,8 @@ def _load_hub(
 
         try:
             ds = load_dataset(spec.path, spec.config, split=split)
-        except (
-            ConnectionError
-        ) as exc:  # offline, or the Hub unreachable: datasets raises ConnectionError for both
+        # Offline, or the Hub unreachable: datasets raises ConnectionError for both.
+        except ConnectionError as exc:
             raise ConfigError(
                 f"cannot load {name!r} ({spec.path}) from the Hugging Face Hub: {exc}; pass a local copy instead "
                 f"(a .jsonl/.json/.parquet/.csv file as the problems source, or data_files=)"

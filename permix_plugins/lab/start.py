@@ -85,7 +85,7 @@ def _tiny(
         seed=config.start_seed,
     )
     params = sum(p.numel() for p in model.parameters())
-    demos = _warm_up(
+    n_demos = _warm_up(
         model,
         tokenizer,
         train,
@@ -95,7 +95,7 @@ def _tiny(
     )
     description = (
         f"a {params:,}-parameter model built from scratch and warmed up for {config.sft_steps} supervised steps "
-        f"on {demos} demonstrations ({_warmup_text(config)})"
+        f"on {n_demos} demonstrations ({_warmup_text(config)})"
     )
     _save(model, tokenizer, where, settings, description)
     return StartModel(model, tokenizer, description)
