@@ -82,6 +82,7 @@ __all__ = [
     "StabilityReport",
     "best_of_k",
     "compare",
+    "mean_delta_pss",
     "percentile_interval",
     "resample_counts",
 ]
@@ -469,19 +470,7 @@ def compare(
         labels = (str(a.meta.get("model") or "a"), str(b.meta.get("model") or "b"))
         if labels[0] == labels[1]:
             labels = (f"{labels[0]} (a)", f"{labels[1]} (b)")
-    personas = [p for p in a.persona_ids if p in set(b.persona_ids)]
-    b_items = {item: row for row, item in enumerate(b.item_ids)}
-    items = [(row, b_items[item]) for row, item in enumerate(a.item_ids) if item in b_items]
-    if not personas or not items:
-        raise ConfigError(
-            f"the two reports share {len(items)} item(s) and {len(personas)} persona(s); a paired comparison "
-            "needs both, so evaluate the two models on the same problems and persona pool"
-        )
-    cols_a = [a.persona_ids.index(p) for p in personas]
-    cols_b = [b.persona_ids.index(p) for p in personas]
-    cells_a = np.asarray(a.cells, dtype=float)[np.ix_([i for i, _ in items], cols_a)]
-    cells_b = np.asarray(b.cells, dtype=float)[np.ix_([j for _, j in items], cols_b)]
-
+    items, personas, cells_a, cells_b = _paired_cells(a, b)
     pss_a, mean_a = _pss_mean(cells_a.mean(axis=0))
     pss_b, mean_b = _pss_mean(cells_b.mean(axis=0))
     d_pss, d_mean = [], []
@@ -510,6 +499,76 @@ def compare(
         n_bootstrap=n_bootstrap,
         seed=seed,
     )
+
+
+def mean_delta_pss(
+    pairs: Sequence[tuple[StabilityReport, StabilityReport]],
+    *,
+    n_bootstrap: int = DEFAULT_BOOTSTRAP,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """The mean over `pairs` of ΔPSS = PSS(b) − PSS(a), with a paired bootstrap over the items every pair shares:
+    one resample of the items serves every pair, so the interval carries the test-item noise of the mean Δ.
+
+    For several training runs measured on one test set, a t-interval over the runs leaves that noise out (every
+    run saw the same items). Returns ``delta_pss``, its interval ``ci``, the two-sided ``p``, ``items`` and ``pairs``.
+
+    Example:
+        >>> grid = [(p, q) for p in "xy" for q in ("q1", "q2", "q3")]
+        >>> a = StabilityReport.from_results([(p, q, (p, q) != ("x", "q1")) for p, q in grid])  # PSS 2/3
+        >>> b = StabilityReport.from_results([(p, q, True) for p, q in grid])  # PSS 1
+        >>> round(mean_delta_pss([(a, b), (b, b)], n_bootstrap=50)["delta_pss"], 4)  # (1/3 + 0) / 2
+        0.1667
+    """
+    check_bootstrap(n_bootstrap, confidence)
+    if not pairs:
+        raise ConfigError("mean_delta_pss needs at least one pair of reports")
+    paired = [_paired_cells(a, b) for a, b in pairs]
+    shared = set.intersection(*(set(items) for items, *_ in paired))
+    if not shared:
+        raise ConfigError("the pairs share no item; measure every pair on the same problems")
+    order = [item for item in paired[0][0] if item in shared]  # the first pair's order: one pair is `compare`
+    point, boot = 0.0, np.zeros(n_bootstrap)
+    for items, _, cells_a, cells_b in paired:
+        row_of = {item: row for row, item in enumerate(items)}
+        rows = [row_of[item] for item in order]
+        cells_a, cells_b = cells_a[rows], cells_b[rows]
+        point += _pss_mean(cells_b.mean(axis=0))[0] - _pss_mean(cells_a.mean(axis=0))[0]
+        boot += np.concatenate(
+            [
+                _pss_mean(counts @ cells_b / len(rows), axis=1)[0]
+                - _pss_mean(counts @ cells_a / len(rows), axis=1)[0]
+                for counts in resample_counts(len(rows), n_bootstrap, seed)
+            ]
+        )
+    boot /= len(paired)
+    return {
+        "delta_pss": clean(point / len(paired)),
+        "ci": list(percentile_interval(boot, confidence)),
+        "p": _p_value(boot),
+        "items": len(shared),
+        "pairs": len(paired),
+    }
+
+
+def _paired_cells(
+    a: StabilityReport, b: StabilityReport
+) -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
+    """The items and personas two reports share, and each report's items x personas cells over them."""
+    personas = [p for p in a.persona_ids if p in set(b.persona_ids)]
+    b_rows = {item: row for row, item in enumerate(b.item_ids)}
+    rows = [(row, b_rows[item]) for row, item in enumerate(a.item_ids) if item in b_rows]
+    if not personas or not rows:
+        raise ConfigError(
+            f"the two reports share {len(rows)} item(s) and {len(personas)} persona(s); a paired comparison "
+            "needs both, so evaluate the two models on the same problems and persona pool"
+        )
+    cols_a = [a.persona_ids.index(p) for p in personas]
+    cols_b = [b.persona_ids.index(p) for p in personas]
+    cells_a = np.asarray(a.cells, dtype=float)[np.ix_([i for i, _ in rows], cols_a)]
+    cells_b = np.asarray(b.cells, dtype=float)[np.ix_([j for _, j in rows], cols_b)]
+    return [a.item_ids[i] for i, _ in rows], personas, cells_a, cells_b
 
 
 def _compare_expressivity(

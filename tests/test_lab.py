@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import shutil
+from collections import Counter
 
 import pytest
 
 pytest.importorskip("trl")
 
+from permix_plugins._reporting import fmt_ci
 from permix_plugins.cli import main
 from permix_plugins.errors import ConfigError
 from permix_plugins.lab import LabConfig, lab_config, run_lab, run_seeds
 from permix_plugins.lab.report import minimal_detectable
-from permix_plugins.lab.run import PRIMARY, held_out_ids, styled_personas
+from permix_plugins.lab.run import PRIMARY, held_out_ids, read_run_records, styled_personas
 from permix_plugins.lab.seeds import spread
 from permix_plugins.personas import PersonaPool
 from permix_plugins.stability import StabilityReport
@@ -62,12 +63,9 @@ def test_every_stage_runs_and_writes_its_outputs(quick_run):
     assert set(styled) == {"styled", "styled_eval"}
     assert styled["styled_eval"].persona_ids == PersonaPool.builtin("styled_eval").ids
     assert all(p.expressivity is not None for report in styled.values() for p in report.personas)
-    with gzip.open(out / "records.jsonl.gz", "rt") as records:
-        lines_per_model = {}
-        for line in records:
-            model = json.loads(line)["model"]
-            lines_per_model[model] = lines_per_model.get(model, 0) + 1
-    assert lines_per_model == dict.fromkeys(
+    records = read_run_records(out)
+    assert records == [record for measured in result.models.values() for record in measured.records]
+    assert Counter(record.model for record in records) == dict.fromkeys(
         MODELS, 4 * (len(held_out_ids(config)) + len(styled_personas(config)))
     )
 
@@ -165,8 +163,13 @@ def test_several_seeds_give_across_seed_statistics_and_resume(quick_run, tmp_pat
     models = summary["across_seeds"]["models"]
     assert models["control"]["pss"]["max"] == max(run["models"]["control"]["pss"] for run in runs)
     assert (tmp_path / "seeds.png").stat().st_size > 0 and (tmp_path / "seed-1" / "report.md").is_file()
+    over_items = summary["primary_over_test_items"]  # the same mean, resampling the shared test problems
+    assert over_items["delta_pss"] == pytest.approx(stats["mean"])
+    assert (over_items["pairs"], over_items["items"]) == (2, 4)
     report = (tmp_path / "report.md").read_text()
     assert f"ΔPSS (PerMix − RLVR), mean over 2 seeds: **{stats['mean']:+.3f}**" in report
+    interval = fmt_ci(over_items["ci"], signed=True)
+    assert f"paired bootstrap over the 4 test problems (one resample for every seed): {interval}" in report
     assert main(["demo", "--quick", "--seeds", "2", "--out", str(tmp_path)]) == 0  # a rerun keeps both seeds
     assert capsys.readouterr().out.count(": kept (") == 2
 

@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from permix_plugins.errors import ConfigError, MissingDependencyError
-from permix_plugins.stability import PSS_DEFINITION, Comparison, StabilityReport, best_of_k, compare
+from permix_plugins.stability import (
+    PSS_DEFINITION,
+    Comparison,
+    StabilityReport,
+    best_of_k,
+    compare,
+    mean_delta_pss,
+)
 
 # Four paired items under three personas; q4 has two samples under `b` (one right, one without an answer).
 #            q1  q2  q3  q4          acc
@@ -148,6 +155,37 @@ def test_compare_pairs_shared_items_and_personas_only():
     assert result.mean_a == pytest.approx(2 / 5) and result.mean_b == 1.0  # a on q5..q9: q6, q8 right
     with pytest.raises(ConfigError, match="share 0 item"):
         compare(a, StabilityReport.from_results([("x", "other", 1)], n_bootstrap=10))
+
+
+def test_mean_delta_pss_resamples_the_shared_items_once_for_every_pair():
+    worse_rows, better_rows = (
+        _random_rows(seed=1, base=0.5, spread=0.8),
+        _random_rows(seed=2, base=0.9, spread=0.05),
+    )
+    worse, better = StabilityReport.from_results(worse_rows), StabilityReport.from_results(better_rows)
+    alone = compare(worse, better, n_bootstrap=500, seed=3)
+    one = mean_delta_pss([(worse, better)], n_bootstrap=500, seed=3)
+    assert (one["delta_pss"], one["ci"], one["p"], one["items"]) == (
+        alone.delta_pss,
+        list(alone.delta_pss_ci),
+        alone.p_pss,
+        120,
+    )
+    # items are matched by id, not position: the same reports with their items read in reverse give the same answer
+    reversed_pair = (
+        StabilityReport.from_results(worse_rows[::-1]),
+        StabilityReport.from_results(better_rows[::-1]),
+    )
+    assert reversed_pair[0].item_ids != worse.item_ids
+    twice = mean_delta_pss([(worse, better), reversed_pair], n_bootstrap=500, seed=3)
+    assert twice["ci"] == pytest.approx(one["ci"]) and twice["pairs"] == 2
+    # the mean of the pairs' Δs, the second pair reversed: (Δ + (−Δ)) / 2
+    opposite = mean_delta_pss([(worse, better), (better, worse)], n_bootstrap=500, seed=3)
+    assert opposite["delta_pss"] == pytest.approx(0.0, abs=1e-12) and opposite["ci"] == pytest.approx(
+        [0.0, 0.0]
+    )
+    with pytest.raises(ConfigError, match="share no item"):
+        mean_delta_pss([(worse, better), (StabilityReport.from_results([("p0", "other", 1)]),) * 2])
 
 
 def test_json_round_trip_markdown_and_plot(report, tmp_path):

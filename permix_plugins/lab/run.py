@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,12 +34,22 @@ from permix_plugins.personas import NO_PERSONA, NO_PERSONA_ID, PersonaPool
 from permix_plugins.problems import load_problems
 from permix_plugins.stability import Comparison, StabilityReport, compare
 
-__all__ = ["PRIMARY", "LabResult", "Measured", "run_lab"]
+__all__ = [
+    "PRIMARY",
+    "RECORDS_FILE",
+    "LabResult",
+    "Measured",
+    "read_run_records",
+    "run_lab",
+    "stability_report",
+]
 
 logger = logging.getLogger(__name__)
 
 PRIMARY = ("permix", "rlvr")
 """The primary comparison, fixed before any run: ΔPSS of PerMix-RLVR over RLVR on the held-out personas and none."""
+RECORDS_FILE = "records.jsonl.gz"
+"""Every evaluation record of a run, in its directory (each record names its model)."""
 
 
 @dataclass(frozen=True)
@@ -95,9 +105,9 @@ def run_lab(config: LabConfig | None = None, *, log: Callable[[str], None] = log
         if styled_pool is not None:
             records += _evaluate(model, start.tokenizer, styled_test, styled_pool, config, name, where / "styled",
                                  seed)  # fmt: skip
-        held = _report(records, held_out_ids(config), config, name)
+        held = stability_report(records, held_out_ids(config), config, name)
         styled = {
-            p: _report(records, PersonaPool.load(p).ids, config, f"{name} on {p}")
+            p: stability_report(records, PersonaPool.load(p).ids, config, f"{name} on {p}")
             for p in config.styled_pools
         }
         line = f"      {name:<8} PSS {held.pss:.3f}  mean {held.mean:.3f}  no persona " + (
@@ -121,7 +131,9 @@ def run_lab(config: LabConfig | None = None, *, log: Callable[[str], None] = log
         models["start"] = measure("start", start.model, start_dir / "eval" / "start", config.start_seed)
         lottery_records = _evaluate(start.model, start.tokenizer, test, PersonaPool.load(config.lottery_pool),
                                     config, "lottery", start_dir / "eval" / "lottery", config.start_seed)  # fmt: skip
-        lottery = _report(lottery_records, PersonaPool.load(config.lottery_pool).ids, config, "lottery")
+        lottery = stability_report(
+            lottery_records, PersonaPool.load(config.lottery_pool).ids, config, "lottery"
+        )
 
     personas_seen: dict[str, list[str]] = {}
     for stage, arm in enumerate(config.arms, start=3):
@@ -145,7 +157,7 @@ def run_lab(config: LabConfig | None = None, *, log: Callable[[str], None] = log
         config, start.description, models, lottery, comparisons, personas_seen, kinds, seconds
     )
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    _write_records(models, out / "records.jsonl.gz")
+    _write_records(models, out / RECORDS_FILE)
     plot_comparison(models, out / "comparison.png")
     lottery.plot(out / "lottery.png", title="persona lottery of the start model")
     (out / "report.md").write_text(run_markdown(summary))
@@ -217,7 +229,10 @@ def _evaluate(
     return records
 
 
-def _report(records: list[EvalRecord], ids: tuple[str, ...], config: LabConfig, name: str) -> StabilityReport:
+def stability_report(
+    records: list[EvalRecord], ids: Collection[str], config: LabConfig, name: str
+) -> StabilityReport:
+    """The report of `records` under the personas `ids` (several records of one problem and persona are samples)."""
     wanted = set(ids)
     rows = stability_rows(r for r in records if r.persona_id in wanted)
     return StabilityReport.from_results(
@@ -228,7 +243,7 @@ def _report(records: list[EvalRecord], ids: tuple[str, ...], config: LabConfig, 
 def _compare(a: Measured, b: Measured, config: LabConfig, labels: tuple[str, str]) -> dict[str, Comparison]:
     """b − a, paired over problems and personas: held out, no persona only, and each styled pool."""
     pairs = {"labels": labels, "n_bootstrap": config.n_bootstrap, "seed": config.seed}
-    none_a, none_b = (_report(m.records, (NO_PERSONA_ID,), config, "none") for m in (a, b))
+    none_a, none_b = (stability_report(m.records, (NO_PERSONA_ID,), config, "none") for m in (a, b))
     return {
         "held_out": compare(a.held_out, b.held_out, **pairs),
         "no_persona": compare(none_a, none_b, **pairs),
@@ -244,6 +259,14 @@ def _write_records(models: dict[str, Measured], path: Path) -> None:
         for measured in models.values():
             for record in measured.records:
                 out.write(record.to_json() + "\n")
+
+
+def read_run_records(out_dir: str | Path) -> list[EvalRecord]:
+    """The evaluation records a finished run wrote to its `RECORDS_FILE`."""
+    import gzip
+
+    with gzip.open(Path(out_dir) / RECORDS_FILE, "rt", encoding="utf-8") as lines:
+        return [EvalRecord.from_dict(json.loads(line)) for line in lines]
 
 
 @contextmanager

@@ -3,7 +3,9 @@
 One seed's intervals are paired bootstraps over the test problems: they say nothing of the training run's own
 randomness; the spread over seeds does. The evidence across seeds is a t-interval over the seeds' Δs, with the
 number of seeds whose Δ is positive and the minimal detectable effect (80% power, two-sided α = 0.05) that spread
-allows. Each run writes its own ``seed-<k>/`` directory; the top directory gets
+allows. The seeds share one test set, so that interval leaves out which test problems were drawn; the primary
+ΔPSS's mean over seeds therefore also gets a paired bootstrap over the test problems (`primary_over_test_items`).
+Each run writes its own ``seed-<k>/`` directory; the top directory gets
 ``summary.json`` (every run's summary and the across-seed statistics), ``report.md`` and ``seeds.png``. A seed whose
 ``summary.json`` was written with the same settings is read back instead of run again, and a seed that stopped
 midway resumes (`run_lab`), so a long study can run over several sittings. With `LabConfig.shared_start` the seeds
@@ -24,10 +26,19 @@ from typing import Any
 from permix_plugins._optional import require
 from permix_plugins._reporting import fmt_ci
 from permix_plugins.lab.config import LabConfig
-from permix_plugins.lab.report import PRIMARY_KEY
-from permix_plugins.lab.run import run_lab
+from permix_plugins.lab.report import PRIMARY_KEY, minimal_detectable
+from permix_plugins.lab.run import PRIMARY, held_out_ids, read_run_records, run_lab, stability_report
+from permix_plugins.stability import mean_delta_pss
 
-__all__ = ["across_seeds", "plot_seeds", "run_seeds", "seed_config", "seeds_markdown", "spread"]
+__all__ = [
+    "across_seeds",
+    "plot_seeds",
+    "primary_over_test_items",
+    "run_seeds",
+    "seed_config",
+    "seeds_markdown",
+    "spread",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +74,12 @@ def run_seeds(config: LabConfig, seeds: int, *, log: Callable[[str], None] = log
         runs.append(run_lab(settings, log=lambda line: log(f"    {line}")).summary)
     bar.close()
     seconds = sum(run["seconds"]["total"] for run in runs)
-    summary = {"runs": runs, "across_seeds": across_seeds(runs), "seconds": seconds}
+    summary = {
+        "runs": runs,
+        "across_seeds": across_seeds(runs),
+        "primary_over_test_items": primary_over_test_items(config, seeds),
+        "seconds": seconds,
+    }
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     (out / "report.md").write_text(seeds_markdown(summary))
     plot_seeds(summary, out / "seeds.png")
@@ -112,6 +128,21 @@ def spread(values: Sequence[float]) -> dict[str, Any]:
     }
 
 
+def primary_over_test_items(config: LabConfig, seeds: int) -> dict[str, Any]:
+    """The seeds' mean primary ΔPSS with a paired bootstrap over the test problems (one resample for every seed):
+    the test-item noise of that mean, which the t-interval over seeds, on a test set they share, does not carry."""
+    b, a = PRIMARY
+    held = held_out_ids(config)
+    pairs = []
+    for seed in range(config.seed, config.seed + seeds):
+        records = read_run_records(seed_config(config, seed).out_dir)
+        pairs.append(
+            tuple(stability_report([r for r in records if r.model == m], held, config, m) for m in (a, b))
+        )
+    result = mean_delta_pss(pairs, n_bootstrap=config.n_bootstrap, seed=config.seed)
+    return {**result, "minimal_detectable": minimal_detectable(result["ci"])}
+
+
 _ACROSS = ("delta_pss", "delta_mean", "delta_no_persona")
 
 
@@ -143,6 +174,7 @@ def across_seeds(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 def seeds_markdown(summary: Mapping[str, Any]) -> str:
     """``report.md`` of a multi-seed run: the primary result across seeds, then every comparison and model."""
     runs, stats, n = summary["runs"], summary["across_seeds"], len(summary["runs"])
+    items = summary["primary_over_test_items"]
     first = runs[0]
     primary = stats["comparisons"][PRIMARY_KEY]["delta_pss"]
     verdict = (
@@ -167,6 +199,13 @@ def seeds_markdown(summary: Mapping[str, Any]) -> str:
             f"Minimal detectable ΔPSS at 80% power: {primary['minimal_detectable']:.3f} across seeds (from the "
             f"spread of the seeds, sd {primary['sd']:.3f}); "
             f"{stats['within_seed_minimal_detectable_delta_pss']:.3f} within one seed (test-item noise only)."
+        ),
+        "",
+        (
+            f"The seeds share the test set, so that interval leaves out which problems were drawn; the same mean "
+            f"with a paired bootstrap over the {items['items']} test problems (one resample for every seed): "
+            f"{fmt_ci(items['ci'], signed=True)} "
+            f"(p = {items['p']:.3g}), minimal detectable {items['minimal_detectable']:.3f}."
         ),
         "",
         "## Per seed",
