@@ -1,6 +1,6 @@
 """What one lab run writes: its summary, report and plot.
 
-The primary metric is ΔPSS of PerMix − RLVR on the held-out personas and no persona (`PRIMARY_KEY`), fixed before
+The primary metric is ΔPSS of PerMix − RLVR on the held-out personas and no persona (`PRIMARY`), fixed before
 any run. Within one run, intervals are paired bootstraps over the test problems: they cover test-item noise only
 (the personas are fixed, not resampled, and the training run's own randomness is not in them); the evidence across
 seeds is in `permix_plugins.lab.seeds`. Minimal detectable effects are at 80% power, two-sided α = 0.05.
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ARM_TEXT",
+    "PRIMARY",
+    "PRIMARY_KEY",
     "minimal_detectable",
     "plot_comparison",
     "run_markdown",
@@ -38,7 +40,9 @@ ARM_TEXT = {
     "permix": "PerMix-RLVR",
     "control": "PerMix with shuffled personas",
 }
-PRIMARY_KEY = "permix_vs_rlvr"
+PRIMARY = ("permix", "rlvr")
+"""The primary comparison, fixed before any run: ΔPSS of PerMix-RLVR over RLVR on the held-out personas and none."""
+PRIMARY_KEY = f"{PRIMARY[0]}_vs_{PRIMARY[1]}"  # its key among a run's comparisons ("<b>_vs_<a>")
 _Z = 1.959964 + 0.841621  # normal quantiles: two-sided 95% plus one-sided 80%
 
 

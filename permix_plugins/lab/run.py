@@ -28,7 +28,7 @@ from permix_plugins.evaluation.records import EvalRecord, stability_rows
 from permix_plugins.evaluation.runner import evaluate, write_report
 from permix_plugins.lab.arms import train_arm, training_pool
 from permix_plugins.lab.config import LabConfig
-from permix_plugins.lab.report import plot_comparison, run_markdown, run_summary
+from permix_plugins.lab.report import PRIMARY, PRIMARY_KEY, plot_comparison, run_markdown, run_summary
 from permix_plugins.lab.start import start_model
 from permix_plugins.personas import NO_PERSONA, NO_PERSONA_ID, PersonaPool
 from permix_plugins.problems import load_problems
@@ -46,8 +46,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-PRIMARY = ("permix", "rlvr")
-"""The primary comparison, fixed before any run: ΔPSS of PerMix-RLVR over RLVR on the held-out personas and none."""
 RECORDS_FILE = "records.jsonl.gz"
 """Every evaluation record of a run, in its directory (each record names its model)."""
 
@@ -161,7 +159,7 @@ def run_lab(config: LabConfig | None = None, *, log: Callable[[str], None] = log
     plot_comparison(models, out / "comparison.png")
     lottery.plot(out / "lottery.png", title="persona lottery of the start model")
     (out / "report.md").write_text(run_markdown(summary))
-    primary = comparisons["permix_vs_rlvr"]["held_out"]
+    primary = comparisons[PRIMARY_KEY]["held_out"]
     log(
         f"done in {seconds['total']:.0f} s: ΔPSS (permix − rlvr) {primary.delta_pss:+.3f} "
         f"[{primary.delta_pss_ci[0]:+.3f}, {primary.delta_pss_ci[1]:+.3f}], p={primary.p_pss:.3g}; "

@@ -26,8 +26,8 @@ from typing import Any
 from permix_plugins._optional import require
 from permix_plugins._reporting import fmt_ci
 from permix_plugins.lab.config import LabConfig
-from permix_plugins.lab.report import PRIMARY_KEY, minimal_detectable
-from permix_plugins.lab.run import PRIMARY, held_out_ids, read_run_records, run_lab, stability_report
+from permix_plugins.lab.report import PRIMARY, PRIMARY_KEY, minimal_detectable
+from permix_plugins.lab.run import held_out_ids, read_run_records, run_lab, stability_report
 from permix_plugins.stability import mean_delta_pss
 
 __all__ = [
